@@ -566,6 +566,11 @@ TEST(Report, TheLegendSaysWhatTheBestCheckpointFollows) {
     // One that tests its last epoch follows nothing.
     in.results[1].config["run.evaluate"] = "last";
     EXPECT_MESSAGE_HAS(render_report_markdown(in), "(highest validation mIoU where");
+    // One class's IoU, by its name.
+    in.results[0].config["run.best_metric"] = "val_iou:building";
+    EXPECT_MESSAGE_HAS(render_report_markdown(in),
+                       "(highest validation mIoU or highest validation IoU of building, by its "
+                       "run.best_metric where");
 }
 
 // Losses of another focal γ or other training labels are on other scales: a caveat under the

@@ -1116,4 +1116,48 @@ TEST(Trainer, AnEarlierCheckpointPutBackIsSaidOnce) {
     EXPECT_EQ(r.epochs_completed, 3);
     EXPECT_EQ(read_metrics(c.run.out + "/metrics.jsonl").size(), 3u);
 }
+// run.best_metric = "val_iou:CLASS" keeps the epoch of that class's highest validation IoU (for a
+// building-extraction dataset the background's IoU makes the mIoU follow it little); a class the
+// dataset lacks is refused before training, naming the classes and the nearest; resume checks the
+// recorded best against the class's entry of val_iou.
+TEST(Trainer, BestCheckpointCanFollowOneClassIou) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    ASSERT_GE(in.class_names.size(), 2u);
+    const std::string name = in.class_names[1];
+    Config c = small_config(test::temp_dir("trainer_best_class") + "/run");
+    c.run.epochs = 4;
+    c.run.best_metric = std::string(kBestIouPrefix) + name;
+    validate(c, "x");
+    const TrainResult r = train_unet(*b, c, in, quiet_options());
+    EXPECT_EQ(r.best_metric, c.run.best_metric);
+    const auto lines = read_metrics(r.metrics_path);
+    ASSERT_EQ(lines.size(), 4u);
+    std::size_t highest = 0;
+    for (std::size_t e = 1; e < lines.size(); ++e)
+        if (lines[e]["val_iou"][1].get<double>() > lines[highest]["val_iou"][1].get<double>())
+            highest = e;
+    EXPECT_EQ(r.best_epoch, static_cast<int>(highest) + 1);
+    EXPECT_EQ(r.best_value, lines[highest]["val_iou"][1].get<double>());
+    // Resumed with more epochs, the record agrees with metrics.jsonl.
+    Config more = c;
+    more.run.epochs = 5;
+    TrainOptions o = quiet_options();
+    o.resume = true;
+    EXPECT_NO_THROW(train_unet(*b, more, in, o));
+
+    Config typo = small_config(test::temp_dir("trainer_best_typo") + "/run");
+    typo.run.best_metric = std::string(kBestIouPrefix) + name + "s";
+    const std::string msg =
+        test::input_error_message([&] { train_unet(*b, typo, in, quiet_options()); });
+    EXPECT_MESSAGE_HAS(msg,
+                       "run.best_metric = \"val_iou:" + name + "s\": the dataset has no class");
+    EXPECT_MESSAGE_HAS(msg, "did you mean val_iou:" + name + "?");
+    Config empty = typo;
+    empty.run.best_metric = kBestIouPrefix;
+    EXPECT_THROW(validate(empty, "x"), InputError);
+    empty.run.best_metric = "val_accuracy";
+    EXPECT_THROW(validate(empty, "x"), InputError);
+}
+
 }  // namespace pfce

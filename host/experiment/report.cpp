@@ -959,16 +959,31 @@ std::string grid_caption(const ReportInput& in) {
 // "lowest validation loss", "highest validation mIoU", or both named where they differ (the legend
 // said "loss" of a suite that kept the best mIoU: walkthrough).
 std::string best_checkpoint_said(const ReportInput& in) {
-    bool loss = false, miou = false;
+    std::vector<std::string> said;  // each once, in the order of the experiments
     for (const ExperimentResult& r : in.results) {
         if (!r.config.is_object() || r.config.value("run.evaluate", std::string()) == "last")
             continue;
-        (r.config.value("run.best_metric", std::string("val_loss")) == "val_miou" ? miou : loss) =
-            true;
+        const std::string best = r.config.value("run.best_metric", std::string("val_loss"));
+        const std::string text = best == "val_miou" ? "highest validation mIoU"
+                                 : best.rfind(kBestIouPrefix, 0) == 0
+                                     ? "highest validation IoU of " +
+                                           best.substr(std::string_view(kBestIouPrefix).size())
+                                     : "lowest validation loss";
+        if (std::find(said.begin(), said.end(), text) == said.end()) said.push_back(text);
     }
-    if (miou && loss)
-        return "lowest validation loss or highest validation mIoU, by its run.best_metric";
-    return miou ? "highest validation mIoU" : "lowest validation loss";
+    // The loss first, then the mIoU, then each class's IoU as the experiments name them.
+    std::stable_sort(said.begin(), said.end(), [](const std::string& a, const std::string& b) {
+        auto rank = [](const std::string& t) {
+            return t.rfind("lowest", 0) == 0 ? 0 : t.find("mIoU") != std::string::npos ? 1 : 2;
+        };
+        return rank(a) < rank(b);
+    });
+    if (said.empty()) return "lowest validation loss";
+    if (said.size() == 1) return said[0];
+    std::string all;
+    for (std::size_t i = 0; i < said.size(); ++i)
+        all += (i == 0 ? "" : i + 1 == said.size() ? " or " : ", ") + said[i];
+    return all + ", by its run.best_metric";
 }
 
 std::string legend_md(const ReportInput& in) {

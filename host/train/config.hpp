@@ -110,7 +110,7 @@ struct RunSettings {
     std::uint64_t seed = 0;  // weights, shuffling, augmentation, crops
     std::string device = "auto";
     std::string out = "runs/train";
-    std::string best_metric = "val_loss";  // val_loss (min) | val_miou (max)
+    std::string best_metric = "val_loss";  // val_loss (min) | val_miou (max) | val_iou:CLASS (max)
     std::string evaluate = "last";         // last | best: the checkpoint a suite tests
     int log_every = 10;          // batches between loss read-backs (the only host sync of a step)
     int prefetch = 2;            // batches prepared ahead by loader threads
@@ -225,6 +225,8 @@ inline constexpr double kMinLr = 1e-10;
 inline constexpr double kMinClip = 1e-6;
 inline constexpr double kMaxAdamWeightDecay = 1000.0;  // adam, adam_l2 (an L2 term)
 inline constexpr double kMinAdamEps = 1e-30;
+// run.best_metric = "val_iou:CLASS": best.ckpt follows that class's validation IoU.
+inline constexpr const char* kBestIouPrefix = "val_iou:";
 
 // Ranges, names and cross-key rules (warm-up within the run, min_lr below lr, split fractions);
 // InputError naming `source`, the key, the value and the expectation.

@@ -446,8 +446,10 @@ std::vector<ConfigKey> build_keys() {
             .no_result()
             .legacy("out"),
         key(r, &R::best_metric, "run", "best_metric", "--best",
-            "best.ckpt follows the lowest validation loss or the highest validation mIoU")
-            .choices({"val_loss", "val_miou"})
+            "best.ckpt follows the lowest validation loss (val_loss), the highest validation "
+            "mIoU (val_miou), or one class's highest validation IoU (val_iou:CLASS, e.g. "
+            "val_iou:building, for a building-extraction dataset whose background IoU says "
+            "little)")
             .legacy("best_metric"),
         key(r, &R::evaluate, "run", "evaluate", "--evaluate",
             "the checkpoint a suite tests: the last one or the best-validation one")

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
+#include <string_view>
 #include <type_traits>
 
 #include "core/error.hpp"
@@ -317,6 +318,13 @@ void validate(const Config& c, const ConfigKeySources& source) {
     const std::string& dev = r.device;
     if (!read_device_name(dev)) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
     if (r.out.empty()) bad(source, "run.out", "\"\"", "a directory");
+    // The class of val_iou:CLASS is the dataset's to know: the trainer checks it is one.
+    if (r.best_metric != "val_loss" && r.best_metric != "val_miou" &&
+        !(r.best_metric.rfind(kBestIouPrefix, 0) == 0 &&
+          r.best_metric.size() > std::string_view(kBestIouPrefix).size()))
+        bad(source, "run.best_metric", "\"" + r.best_metric + "\"",
+            "val_loss, val_miou, or val_iou:CLASS (one class's validation IoU, the class by its "
+            "name)");
     std::vector<KernelChoice> kernels;
     try {
         kernels = parse_kernel_choices(r.kernels);

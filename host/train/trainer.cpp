@@ -20,6 +20,7 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
@@ -61,6 +62,20 @@ using json = nlohmann::json;
 
 json json_number(double x) {
     return std::isfinite(x) ? json(x) : json();
+}
+
+// The class of run.best_metric = "val_iou:CLASS" among the dataset's classes; an InputError naming
+// them (and the nearest to a typo) where it is none of them.
+int class_of_best_metric(const std::string& best, const std::vector<std::string>& class_names) {
+    const std::string name = best.substr(std::string_view(kBestIouPrefix).size());
+    for (std::size_t c = 0; c < class_names.size(); ++c)
+        if (class_names[c] == name) return static_cast<int>(c);
+    std::string names;
+    for (const std::string& n : class_names) names += (names.empty() ? "" : ", ") + n;
+    const std::string near = nearest_name(name, class_names);
+    PFCE_THROW(InputError, "run.best_metric = \"", best, "\": the dataset has no class \"", name,
+               "\" (expected val_iou: and one of its classes: ", names,
+               near.empty() ? std::string() : "; did you mean val_iou:" + near + "?", ")");
 }
 double number_from_json(const json& j) {
     return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
@@ -410,10 +425,15 @@ class TrainingRun {
         // training loss whatever best_metric says.
         // val_miou without a dense mask to score (images trained on their points): the
         // validation loss on their labels picks best.ckpt instead (said at the start).
+        // val_iou:CLASS follows that class's IoU, as val_miou the mean (and falls back as it).
+        const std::string& best = cfg.run.best_metric;
+        const bool one_class = best.rfind(kBestIouPrefix, 0) == 0;
+        const int best_class = one_class ? class_of_best_metric(best, in.class_names) : -1;
         best_name_ = !val_on_ ? std::string("train_loss")
-                     : cfg.run.best_metric == "val_miou" && !val_miou_on_ ? std::string("val_loss")
-                                                                          : cfg.run.best_metric;
-        best_max_ = best_name_ == "val_miou";
+                     : (best == "val_miou" || one_class) && !val_miou_on_ ? std::string("val_loss")
+                                                                          : best;
+        best_class_ = best_name_ == best ? best_class : -1;
+        best_max_ = best_name_ == "val_miou" || best_class_ >= 0;
         const fs::path out(cfg.run.out);
         result_.last_checkpoint = (out / "last.ckpt").string();
         result_.best_checkpoint = (out / "best.ckpt").string();
@@ -787,7 +807,7 @@ class TrainingRun {
         if (state.value("best_metric", std::string()) != best_name_) return;
         for (const json& line : m.lines) {
             if (!line.is_object() || line.value("epoch", json()) != json(st_.best_epoch)) continue;
-            const json v = line.value(best_name_, json());
+            const json v = best_of_line(line);
             if (!v.is_number() || v.get<double>() == st_.best_value) return;
             PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": its last.ckpt records ",
                        best_name_, " ", json(st_.best_value).dump(), " at its best epoch ",
@@ -955,7 +975,8 @@ class TrainingRun {
                          : " (" + in_.val_ids.front() + (in_.val_ids.size() > 1 ? ", ...)" : ")"),
                      " have no labelled pixel: their loss would be 0 and their mIoU undefined, so "
                      "best.ckpt and the plateau schedule follow the training loss");
-        else if (const bool best = cfg_.run.best_metric == "val_miou",
+        else if (const bool best = cfg_.run.best_metric == "val_miou" ||
+                                   cfg_.run.best_metric.rfind(kBestIouPrefix, 0) == 0,
                  plateau =
                      cfg_.schedule.name == "plateau" && cfg_.schedule.plateau_metric == "val_miou";
                  !val_miou_on_ && (best || plateau))
@@ -965,7 +986,8 @@ class TrainingRun {
                 best && plateau ? "best.ckpt and the plateau schedule follow"
                 : best          ? "best.ckpt follows"
                                 : "the plateau schedule follows",
-                " the validation loss on their labels instead of val_miou");
+                " the validation loss on their labels instead of ",
+                best ? cfg_.run.best_metric : std::string("val_miou"));
     }
 
     // Trains the rest of epoch st_.epoch. False when stopped (Ctrl-C, SIGTERM, stop_after_step),
@@ -1062,6 +1084,15 @@ class TrainingRun {
     void record_step_graph() {
         result_.step_graph = step_graph_.counts();
         result_.step_graph_failure = step_graph_.failure();
+    }
+
+    // The value of best_name_ in a metrics.jsonl line (val_iou:CLASS: its class's entry of
+    // val_iou); null where it holds none.
+    json best_of_line(const json& line) const {
+        if (best_class_ < 0) return line.value(best_name_, json());
+        const json iou = line.value("val_iou", json());
+        const auto c = static_cast<std::size_t>(best_class_);
+        return iou.is_array() && iou.size() > c ? iou[c] : json();
     }
 
     double worst_value() const {
@@ -1227,7 +1258,21 @@ class TrainingRun {
         if (val_on_ && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
         if (val_on_) warn_if_blowing_up("validation", val.loss, lowest_val_loss_);
         const double monitored_loss = val_on_ ? val.loss : train_loss;
-        const double candidate = best_name_ == "val_miou" ? val.metrics.miou : monitored_loss;
+        const double candidate = best_name_ == "val_miou" ? val.metrics.miou
+                                 : best_class_ >= 0
+                                     ? val.metrics.iou[static_cast<std::size_t>(best_class_)]
+                                     : monitored_loss;
+        if (best_class_ >= 0 && !std::isfinite(candidate) && !told_best_class_undefined_) {
+            told_best_class_undefined_ = true;
+            log_warn("epoch ", st_.epoch + 1, ": ",
+                     in_.class_names[static_cast<std::size_t>(best_class_)],
+                     " is in no validation mask and was predicted nowhere there, so its IoU "
+                     "is undefined: best.ckpt follows ",
+                     best_name_,
+                     " only in epochs where it is defined (validate on images "
+                     "that hold the class, e.g. data.val_fraction or a val split list naming "
+                     "them)");
+        }
         const bool improved = std::isfinite(candidate) &&
                               (best_max_ ? candidate > st_.best_value : candidate < st_.best_value);
         if (improved) {
@@ -1420,7 +1465,9 @@ class TrainingRun {
     LrSchedule sched_;
     StepGraph step_graph_;  // run.step_graph: compute_step recorded once and replayed
     std::string best_name_;
+    int best_class_ = -1;  // val_iou:CLASS: the class whose IoU best_name_ follows
     bool best_max_ = false;
+    bool told_best_class_undefined_ = false;
     json meta_;
     LoopState st_;
     TrainResult result_;
