@@ -147,9 +147,10 @@ static void check_pixel_limit(const std::string& image, const ImageInfo& a,
 
 std::string check_pair_sizes(const std::string& image, const std::string& mask,
                              std::int64_t max_pixels, const ImageChoice& choice, int& width,
-                             int& height) {
+                             int& height, bool* floating) {
     const ImageInfo a = probe_image(image);
     check_image_layout(image, a, choice);
+    if (floating) *floating = a.sample_format == 3;
     if (mask.empty()) {  // an image without a mask (images_without_mask = "unlabelled")
         check_pixel_limit(image, a, max_pixels);
         width = a.width;
@@ -233,18 +234,34 @@ void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts
     const long long n = static_cast<long long>(samples.size());
     std::vector<std::exception_ptr> errors(samples.size());
     std::vector<std::string> grids(samples.size());
+    std::vector<std::uint8_t> floating(samples.size(), 0);
 #pragma omp parallel for schedule(dynamic, 16)
     for (long long i = 0; i < n; ++i) {
         SampleRef& s = samples[static_cast<std::size_t>(i)];
+        bool f = false;
         try {
             grids[static_cast<std::size_t>(i)] = check_pair_sizes(
-                s.image_path, s.mask_path, opts.max_pixels, opts.image, s.width, s.height);
+                s.image_path, s.mask_path, opts.max_pixels, opts.image, s.width, s.height, &f);
         } catch (...) {
             errors[static_cast<std::size_t>(i)] = std::current_exception();
         }
+        floating[static_cast<std::size_t>(i)] = f;
     }
     for (const auto& e : errors)
         if (e) std::rethrow_exception(e);
+    const auto first_float = std::find(floating.begin(), floating.end(), 1);
+    const auto first_integer = std::find(floating.begin(), floating.end(), 0);
+    if (opts.image.has_value_range() && first_float != floating.end() &&
+        first_integer != floating.end()) {
+        const SampleRef& f = samples[static_cast<std::size_t>(first_float - floating.begin())];
+        const SampleRef& k = samples[static_cast<std::size_t>(first_integer - floating.begin())];
+        PFCE_THROW(InputError, f.image_path, " holds floating-point samples, but ", k.image_path,
+                   " integers: one data.value_range (", format_shortest(opts.image.range_lo), "..",
+                   format_shortest(opts.image.range_hi),
+                   ") reads both on one scale, which cannot suit reflectance as 0..1 and as "
+                   "counts alike (expected one kind of sample in every image; convert them to "
+                   "one, e.g. gdal_translate -ot Float32 -scale 0 10000 0 1 IN OUT.tif)");
+    }
     warn_grid_mismatches(grids, samples.size());
 }
 
@@ -519,7 +536,7 @@ Dataset::NoDataUnlabelled Dataset::unlabel_no_data(const std::vector<std::uint8_
 void Dataset::say_no_data_unlabelled(std::size_t i, const NoDataUnlabelled& n) const {
     if (n.pixels == 0 || told_image_no_data_->exchange(true)) return;
     log_info(sample(i).image_path, ": ", n.pixels, n.pixels == 1 ? " pixel has" : " pixels have",
-             " no data (transparent, or the GeoTIFF NoData value in every band)",
+             " no data (transparent, the GeoTIFF NoData value in every band, or NaN)",
              n.labelled > 0 ? detail::concat(", ", n.labelled, " of them labelled in its mask")
                             : std::string(),
              ": left out of training and evaluation (unlabelled; the network sees the training "

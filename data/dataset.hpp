@@ -43,7 +43,7 @@ struct DatasetOptions {
     // (_label_noBoundary.tif, whose black boundaries are unlabelled, as the ISPRS benchmark scores)
     // or "auto" (the full ones where a tile has both).
     std::string tile_labels = "auto";
-    ImageChoice image{};  // which bands the model sees; the range of 16-bit samples
+    ImageChoice image{};  // which bands the model sees; the range of wider samples
 };
 
 // One sample: where its pixels come from. For tiles, a window of a larger file.

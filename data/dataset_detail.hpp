@@ -134,12 +134,15 @@ std::string grid_mismatch(const std::string& image, const GeoReference& image_ta
 // what `choice` can read (RGB or gray unless it picks bands; 8-bit unless it gives a range).
 // Returns how their map grids differ when both are georeferenced and they do (grid_mismatch);
 // "" otherwise.
+// `floating`, when given, receives whether the image's samples are floating point.
 std::string check_pair_sizes(const std::string& image, const std::string& mask,
                              std::int64_t max_pixels, const ImageChoice& choice, int& width,
-                             int& height);
+                             int& height, bool* floating = nullptr);
 // check_pair_sizes for every sample (in parallel: big sets have thousands of headers), filling each
 // sample's width and height; the fault of the lowest-numbered sample is the one reported. Pairs of
-// GeoTIFFs on different map grids are said (warn_grid_mismatches).
+// GeoTIFFs on different map grids are said (warn_grid_mismatches). One data.value_range is one
+// scale: integer and floating-point images in one dataset (counts 0..10000 beside reflectance
+// 0..1) are refused, naming one of each.
 void check_all_pairs(std::vector<SampleRef>& samples, const DatasetOptions& opts);
 // One warning for the pairs check_pair_sizes found on different grids (`found`, "" entries ignored)
 // among `pairs`: how many, and the first.

@@ -18,7 +18,7 @@
 //     images_without_mask = "skip"            # left out, and said (default "refuse": an error)
 //     [image]                                 # optional: how every command reads the images
 //     bands = [4, 1, 2]                       # as --bands (1-based, as GDAL counts them)
-//     value_range = [0, 10000]                # as --value-range: 16-bit values read as 0 and 255
+//     value_range = [0, 10000]                # as --value-range: sample values read as 0 and 255
 //
 // In index masks 255 means "unlabelled" (pfce's own masks use it so) unless mask.values makes it
 // a class's value, as binary 0/255 masks need.
@@ -65,7 +65,7 @@ struct GenericSpec {
     // nothing (and the masks directory may be missing): a dataset of images and point layers
     // (sample --from-points) has no dense masks to give, and trains on its points all the same.
     bool unlabelled_images_without_mask = false;
-    // [image]: the bands and 16-bit range every command reads the images with where it is given
+    // [image]: the bands and value range every command reads the images with where it is given
     // none (a 4-band or 16-bit dataset needed --bands and --value-range on each command).
     ImageChoice image;
 };

@@ -164,19 +164,34 @@ void refuse_a_pick_of_the_alpha_band(const std::string& path, int colour_bands,
                        b, " undefined IN OUT.tif)");
 }
 
+void refuse_packed_samples_not_unsigned(const std::string& path, int stored_bits, int format) {
+    if (format == 1) return;
+    PFCE_THROW(InputError, path, ": ", sample_kind(stored_bits, format),
+               " samples packed bit after bit are not supported (expected packed samples "
+               "unsigned; gdal_translate -ot Int16 IN OUT.tif stores them in 16 bits)");
+}
+
+void refuse_alpha_of_wide_samples(const std::string& path, int bits, int format) {
+    if (format == 1 && bits <= 16) return;
+    PFCE_THROW(InputError, path, ": an alpha band in ", sample_kind(bits, format),
+               " samples is not read (expected an alpha band in 8- or 16-bit unsigned samples; "
+               "mark the pixels without data by a NoData value instead, e.g. gdalwarp "
+               "-dstnodata nan rather than -dstalpha)");
+}
+
 }  // namespace detail
 
 std::string sample_kind(int bits, int format) {
     return std::to_string(bits) + "-bit" +
            (format == 2   ? " signed"
             : format == 3 ? " floating-point"
-                          : "");
+            : format == 5 ? " complex integer"
+            : format == 6 ? " complex floating-point"
+            : format != 1 ? " (sample format " + std::to_string(format) + ")"
+                          : std::string());
 }
 
-void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
-                         const ImageChoice& choice, int sample_format) {
-    const std::vector<int>& bands = choice.bands;
-    const std::string kind = sample_kind(bits_per_sample, sample_format);
+void check_sample_type(const std::string& path, int bits_per_sample, int sample_format) {
     // What is read, each through data.value_range but unsigned 8 bits or fewer: unsigned 16 and
     // 32 bits, signed 8, 16 and 32, floating-point 32 and 64 (GDAL's types but complex ones).
     const bool unsigned_ok =
@@ -186,20 +201,25 @@ void check_sample_layout(const std::string& path, int bits_per_sample, int chann
                            (bits_per_sample == 8 || bits_per_sample == 16 || bits_per_sample == 32);
     const bool float_ok = sample_format == 3 && (bits_per_sample == 32 || bits_per_sample == 64);
     if (!unsigned_ok && !signed_ok && !float_ok)
-        PFCE_THROW(InputError, path, ": ", kind,
-                   sample_format != 1 && sample_format != 2 && sample_format != 3
-                       ? " samples of sample format " + std::to_string(sample_format)
-                       : std::string(" samples"),
-                   " are not supported (expected 8-bit samples, or with data.value_range unsigned "
-                   "16- or 32-bit, signed 8-, 16- or 32-bit, or floating-point 32- or 64-bit ones; "
-                   "e.g. gdal_translate -ot Float32 IN OUT.tif converts them to 32-bit floating "
-                   "point)");
+        PFCE_THROW(InputError, path, ": ", sample_kind(bits_per_sample, sample_format),
+                   " samples are not supported (expected 8-bit samples, or with data.value_range "
+                   "unsigned 16- or 32-bit, signed 8-, 16- or 32-bit, or floating-point 32- or "
+                   "64-bit ones; e.g. gdal_translate -ot Float32 IN OUT.tif converts them to "
+                   "32-bit floating point",
+                   sample_format == 5 || sample_format == 6 ? ", keeping the real part" : "", ")");
+}
+
+void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
+                         const ImageChoice& choice, int sample_format) {
+    const std::vector<int>& bands = choice.bands;
+    const std::string kind = sample_kind(bits_per_sample, sample_format);
+    check_sample_type(path, bits_per_sample, sample_format);
     const bool ranged = bits_per_sample > 8 || sample_format != 1;
     if (ranged && !choice.has_value_range())
         PFCE_THROW(
             InputError, path, ": ", kind,
             " samples, and nothing says which values are black and white (expected "
-            "8-bit samples, or give data.value_range: --value-range 0,10000 reads 0 as 0 "
+            "8-bit unsigned samples, or give data.value_range: --value-range 0,10000 reads 0 as 0 "
             "and 10000 and above as 255, e.g. for Sentinel-2 reflectance stored as counts, "
             "--value-range 0,0.3 for reflectance stored as 0..1, --value-range -25,0 for "
             "backscatter in dB; gdalinfo -stats FILE shows the values a file holds; "
@@ -248,7 +268,12 @@ void check_image_layout(const std::string& path, const ImageInfo& info, const Im
     if (info.png && info.bits_per_sample == 16) detail::refuse_16_bit_png(path);
     if (info.alpha) detail::refuse_a_pick_of_the_alpha_band(path, info.channels, choice);
     if (info.cmyk) detail::refuse_cmyk_tiff(path);
-    if (info.palette && info.bits_per_sample > 8) detail::refuse_wide_palette(path);
+    if (info.stored_bits > 8 && info.stored_bits < 16)
+        detail::refuse_packed_samples_not_unsigned(path, info.stored_bits, info.sample_format);
+    check_sample_type(path, info.bits_per_sample, info.sample_format);
+    if (info.palette && info.needs_value_range()) detail::refuse_wide_palette(path);
+    if (info.alpha)
+        detail::refuse_alpha_of_wide_samples(path, info.bits_per_sample, info.sample_format);
     check_sample_layout(path, info.bits_per_sample, info.channels, choice, info.sample_format);
 }
 

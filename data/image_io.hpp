@@ -84,6 +84,9 @@ struct ImageChoice {
 // InputError naming the file says why anything else is refused.
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
                          const ImageChoice& choice = {}, int sample_format = 1);
+// Its first check alone: a sample type pfce reads at all, with or without a range (complex and
+// 16-bit floating-point samples are not), before a command says which range it reads with.
+void check_sample_type(const std::string& path, int bits_per_sample, int sample_format);
 
 // check_sample_layout for an image's header, with what it also tells (the sample format, alpha,
 // PNG): every refusal a decode would make, made before decoding, so a command can check all of its

@@ -72,6 +72,12 @@ struct DecodedSamples {
 // A palette of 9 or more bits (its samples decode to 16): said before any want of a value range,
 // which would not make it readable.
 [[noreturn]] void refuse_wide_palette(const std::string& path);
+// An alpha band is read in unsigned samples of 8 or 16 bits only (`bits` as decoded, `format` as
+// TIFF's SampleFormat): an InputError for any other, naming the NoData value as the way instead.
+void refuse_alpha_of_wide_samples(const std::string& path, int bits, int format);
+// Samples of 9 to 15 bits (`stored_bits`) are unpacked as unsigned values: an InputError for signed
+// ones, whose sign would be lost.
+void refuse_packed_samples_not_unsigned(const std::string& path, int stored_bits, int format);
 
 // The error for an image with d.transparent transparent pixels, the first at
 // (d.first_transparent_x, d.first_transparent_y) of the file.
@@ -121,7 +127,7 @@ ImageInfo probe_tiff(const std::string& path);
 ImageInfo probe_png(const std::string& path);
 ImageInfo probe_jpeg(const std::string& path);
 // `choice.bands` (non-empty) lets a TIFF of any number of bands through, all decoded; with a range,
-// 16-bit samples are read and scaled to 8 bits by it.
+// wider, signed or floating-point samples are read and scaled to 8 bits by it.
 DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_pixels,
                          const ImageChoice& choice);
 DecodedSamples read_png(const std::string& path, Window win, std::int64_t max_pixels);

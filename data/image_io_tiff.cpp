@@ -1,6 +1,7 @@
 // TIFF through libtiff: strip- or tile-wise decoding of 8-bit RGB (contiguous or planar), grayscale
-// and palette images, and any number of 8-bit bands when data.bands picks from them, with explicit
-// checks of the sample layout so unsupported files (16-bit, 4 bands unpicked, ...) are refused by
+// and palette images, and any number of bands when data.bands picks from them, wider, signed or
+// floating-point samples scaled to 8 bits by data.value_range, with explicit checks of the sample
+// layout so unsupported files (16-bit without a range, 4 bands unpicked, ...) are refused by
 // name. libtiff's messages are captured per handle into the exception
 // instead of being printed to stderr.
 #include <tiffio.h>
@@ -310,10 +311,10 @@ TiffLayout read_layout(TIFF* t, const std::string& path) {
     return l;
 }
 
-// Everything we decode is unsigned, 8-bit 1 band (gray/palette) or 3 bands (RGB), or 1, 2 or 4 bits
+// Everything we decode is 8-bit unsigned 1 band (gray/palette) or 3 bands (RGB), or 1, 2 or 4 bits
 // in 1 band (binary building masks, 16-colour palette labels), or any number of bands that
-// `choice.bands` picks from, and 16 bits where `choice` gives their range; say exactly why anything
-// else is refused.
+// `choice.bands` picks from, and wider, signed or floating-point samples (check_sample_type) where
+// `choice` gives their range; say exactly why anything else is refused.
 void check_supported(const std::string& path, const TiffLayout& l, const ImageChoice& choice) {
     const std::vector<int>& bands = choice.bands;
     if (l.width == 0 || l.height == 0)
@@ -333,11 +334,8 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
     // CMYK before the count of its bands: four ink bands are no RGB + infrared to pick from.
     if (l.photometric == PHOTOMETRIC_SEPARATED) refuse_cmyk_tiff(path);
     if (l.alpha) refuse_a_pick_of_the_alpha_band(path, l.colour_bands(), choice);
-    if (l.alpha && (l.format != SAMPLEFORMAT_UINT || l.decoded_bits() > 16))
-        PFCE_THROW(InputError, path, ": an alpha band in ", sample_kind(l.decoded_bits(), l.format),
-                   " samples is not read (expected an alpha band in 8- or 16-bit unsigned samples; "
-                   "mark the pixels without data by a NoData value instead, e.g. gdalwarp "
-                   "-dstnodata nan rather than -dstalpha)");
+    if (l.packed_wide()) refuse_packed_samples_not_unsigned(path, l.bps, l.format);
+    if (l.alpha) refuse_alpha_of_wide_samples(path, l.decoded_bits(), l.format);
     if ((l.decoded_bits() > 8 || l.format != SAMPLEFORMAT_UINT) &&
         l.photometric == PHOTOMETRIC_PALETTE)
         refuse_wide_palette(path);
@@ -362,7 +360,9 @@ void check_supported(const std::string& path, const TiffLayout& l, const ImageCh
             InputError, path, ": 3-band photometric interpretation ", l.photometric,
             l.photometric == PHOTOMETRIC_MINISBLACK
                 ? std::string(" (a stack of 3 gray bands") +
-                      (l.bps > 8 ? ", GDAL's default for bands of more than 8 bits" : "") +
+                      (l.ranged() ? ", GDAL's default for bands of other than 8-bit unsigned "
+                                    "samples"
+                                  : "") +
                       ") is not read as RGB without a choice (expected RGB). Where bands "
                       "1, 2, 3 are red, green and blue, tag them so: gdal_translate -co "
                       "PHOTOMETRIC=RGB IN OUT.tif (an image to predict with a model trained on "
@@ -477,7 +477,8 @@ std::vector<std::uint8_t> narrow_samples(const std::uint8_t* wide, std::size_t c
 }
 
 // A data.value_range that does not fit the samples ruins them silently: most of them clipped to
-// one end (0..1000 on 12-bit data), or all of them in a few dark levels (0..65535 on 12-bit data).
+// one end (0..1000 on 12-bit data), or all of them in a few dark levels (0..65535 on 12-bit data)
+// or light ones (-9999..0.4 on reflectance).
 // Said once per process, naming the file, its samples' extent and a range that fits. Only the
 // bands the model sees count (`bands`, 0-based, of `spp` interleaved), and only pixels with data
 // (not the file's NoData value, nor transparent).
@@ -488,51 +489,96 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
     if (told.load()) return;
     const std::size_t pixels = static_cast<std::size_t>(d.width) * d.height;
     const std::size_t bytes = static_cast<std::size_t>(l.sample_bytes());
-    double least = std::numeric_limits<double>::infinity(), most = -least;
-    std::int64_t below = 0, above = 0, counted = 0;
-    for (std::size_t p = 0; p < pixels; ++p) {
-        if (!d.no_data_value_at.empty() && d.no_data_value_at[p]) continue;
-        if (!d.transparent_at.empty() && d.transparent_at[p]) continue;
-        for (const int b : bands) {
-            const double v =
-                sample_value(wide + (p * static_cast<std::size_t>(l.spp) + b) * bytes, l);
-            if (!std::isfinite(v)) continue;  // NaN is no data; infinities lie at an end anyway
-            least = std::min(least, v);
-            most = std::max(most, v);
-            below += v < lo;
-            above += v > hi;
-            ++counted;
+    // The finite samples of the seen bands of the pixels with data, each given to `f`.
+    auto each_sample = [&](auto&& f) {
+        for (std::size_t p = 0; p < pixels; ++p) {
+            if (!d.no_data_value_at.empty() && d.no_data_value_at[p]) continue;
+            if (!d.transparent_at.empty() && d.transparent_at[p]) continue;
+            for (const int b : bands) {
+                const double v =
+                    sample_value(wide + (p * static_cast<std::size_t>(l.spp) + b) * bytes, l);
+                if (std::isfinite(v)) f(v);  // NaN is no data; infinities lie at an end anyway
+            }
         }
-    }
+    };
+    double least = std::numeric_limits<double>::infinity(), most = -least;
+    std::int64_t below = 0, above = 0, counted = 0, at_least = 0, at_most = 0;
+    each_sample([&](double v) {
+        if (v < least) at_least = 0;
+        if (v > most) at_most = 0;
+        least = std::min(least, v);
+        most = std::max(most, v);
+        at_least += v == least;
+        at_most += v == most;
+        below += v < lo;
+        above += v > hi;
+        ++counted;
+    });
     if (counted == 0 || most <= least) return;  // nothing, or a fill: no extent to fit
     const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
+    const double top = (most - lo) * 255.0 / (hi - lo), bottom = (least - lo) * 255.0 / (hi - lo);
     // Dark: a range at least 16 times the smallest power of two that holds the samples (12-bit
     // data read as 0..65535, reflectance 0..1 read as 0..10000), not a dim scene in a fitting
-    // range (dark water in 0..10000).
+    // range (dark water in 0..10000); or samples never above 0 read below 16 by a range reaching
+    // above 0. White, its twin: samples never below 0 read above 239 by a range starting below 0
+    // (-9999..0.4 on reflectance, the range of a fill value stretched over).
     double holds = 1;
     while (holds < most + 1.0) holds *= 2;
-    const bool clipped = outside > 0.1, dark = hi + 1 >= 16 * holds;
-    if ((!clipped && !dark) || told.exchange(true)) return;
+    const bool clipped = outside > 0.1;
+    const bool dark = hi + 1 >= 16 * holds || (hi > 0 && most <= 0 && top < 15.5);
+    const bool white = lo < 0 && least >= 0 && bottom > 239.5;
+    if ((!clipped && !dark && !white) || told.exchange(true)) return;
+    // Samples outside the range that all hold one value, the least or the most: a fill where the
+    // scene has no data (-9999 without a NoData tag). Its pixels want the tag, not a range
+    // stretched over them; the range that fits is the other samples'.
+    const bool fill_below = clipped && below > 0 && above == 0 && at_least == below;
+    const bool fill_above = clipped && above > 0 && below == 0 && at_most == above;
+    const double fill = fill_below ? least : most;
+    double fits_lo = least, fits_hi = most;
+    if (fill_below || fill_above) {
+        fits_lo = std::numeric_limits<double>::infinity();
+        fits_hi = -fits_lo;
+        each_sample([&](double v) {
+            if (v == fill) return;
+            fits_lo = std::min(fits_lo, v);
+            fits_hi = std::max(fits_hi, v);
+        });
+    }
     const std::string range = format_shortest(lo) + "," + format_shortest(hi);
     // Samples in 7 significant digits: every 16-bit value, a float32 near enough.
     auto number_text = [](double v) { return format_significant(v, 7); };
+    auto level = [](double t) { return std::to_string(std::lround(std::clamp(t, 0.0, 255.0))); };
     std::string what;
     if (clipped) {
         char share[32];
         std::snprintf(share, sizeof share, "%.1f%%", 100.0 * outside);
         what = std::string(share) + " of its samples lie outside data.value_range " + range +
                " and read as " + (above >= below ? "255 (white)" : "0 (black)") + " alike";
-    } else {
-        const long top = std::lround((most - lo) * 255.0 / (hi - lo));
+        if (fill_below || fill_above)
+            what += ", and all of them hold " + number_text(fill) +
+                    ": a fill where the scene has no data? Tag it as the file's NoData value "
+                    "(gdal_edit.py -a_nodata " +
+                    number_text(fill) +
+                    " FILE) and those pixels have no data, as predict "
+                    "leaves them; a range stretched over it would squeeze the rest into a few "
+                    "levels";
+    } else if (dark) {
         what = "its samples reach only " + number_text(most) + ", which data.value_range " + range +
-               " reads as " + std::to_string(std::max(0L, top)) +
+               " reads as " + level(top) +
                " of 255: the images are nearly black, their detail in a few levels";
+    } else {
+        what = "its samples start at " + number_text(least) + ", which data.value_range " + range +
+               " reads as " + level(bottom) +
+               " of 255: the images are nearly white, their detail in a few levels";
     }
-    const std::string fits = number_text(least) + ", " + number_text(most);
+    const std::string fits = number_text(fits_lo) + ", " + number_text(fits_hi);
     log_warn(path, ": ", what, " (its ", sample_kind(l.bps, l.format), " samples span ",
              number_text(least), "..", number_text(most),
+             fill_below || fill_above
+                 ? "; the others " + number_text(fits_lo) + ".." + number_text(fits_hi)
+                 : std::string(),
              "; a range that fits them keeps them apart: data.value_range = [", fits,
-             "], --value-range ", number_text(least), ",", number_text(most),
+             "], --value-range ", number_text(fits_lo), ",", number_text(fits_hi),
              " when training, or value_range under [image] in a generic dataset's dataset.toml; "
              "the same range must serve every image of the dataset)");
 }
@@ -679,8 +725,13 @@ std::optional<double> no_data_sample(TIFF* t, const TiffLayout& l) {
     }
     const std::optional<double> v = gdal_no_data(t);
     if (!v || std::isnan(*v)) return std::nullopt;
-    if (l.format == SAMPLEFORMAT_IEEEFP)
-        return l.sample_bytes() == 4 ? static_cast<double>(static_cast<float>(*v)) : *v;
+    if (l.format == SAMPLEFORMAT_IEEEFP) {
+        if (l.sample_bytes() == 8) return *v;
+        // Past float's range the cast is undefined: such a value is an infinity as a float.
+        if (std::fabs(*v) > std::numeric_limits<float>::max())
+            return std::copysign(std::numeric_limits<double>::infinity(), *v);
+        return static_cast<double>(static_cast<float>(*v));
+    }
     const int bits = 8 * l.sample_bytes();
     const bool is_signed = l.format == SAMPLEFORMAT_INT;
     const double least = is_signed ? -std::ldexp(1.0, bits - 1) : 0.0;
@@ -871,10 +922,11 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
                          max_pixels);
     // Every band is decoded before the picks are taken, so the pixel limit alone does not bound
-    // the memory of a file of many bands: 16 bytes a pixel do (eight 16-bit bands).
+    // the memory of a file of many bands or wide samples: 16 bytes a pixel do (eight 16-bit
+    // bands, four 32-bit ones, two 64-bit ones).
     const int sample_bytes = l.sample_bytes();
     const std::int64_t decoded = static_cast<std::int64_t>(win.w) * win.h * l.spp * sample_bytes;
-    if (max_pixels > 0 && l.spp > 3 && decoded > max_pixels * 16)
+    if (max_pixels > 0 && (l.spp > 3 || sample_bytes > 2) && decoded > max_pixels * 16)
         PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window of ", l.spp, " bands of ",
                    l.bps, " bits decodes to ", decoded, " bytes, above the limit of ",
                    max_pixels * 16, " (16 bytes per pixel of max_pixels; raise --max-pixels)");

@@ -457,6 +457,36 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
                  ds.root(), " and label nothing (e.g. ", pf.points[first].where, " at (",
                  pf.points[first].x, ", ", pf.points[first].y, "))");
     }
+    // A point on a pixel without data (NaN, a NoData value, transparent: outside the scene) would
+    // label what training leaves out, and sample draws none there: left out and said, the
+    // images with points decoded to find them.
+    std::size_t first_no_data = pf.points.size(), first_no_data_image = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (labels[i].empty()) continue;
+        std::vector<std::uint8_t> nodata;
+        ds.read_image_and_no_data(i, nodata);
+        if (nodata.empty()) continue;
+        auto& l = labels[i];
+        for (const auto& e : l)
+            if (nodata[static_cast<std::size_t>(std::get<0>(e))] &&
+                std::get<2>(e) < first_no_data) {
+                first_no_data = std::get<2>(e);
+                first_no_data_image = i;
+            }
+        const auto kept = std::remove_if(l.begin(), l.end(), [&](const auto& e) {
+            return nodata[static_cast<std::size_t>(std::get<0>(e))] != 0;
+        });
+        r.on_no_data += static_cast<std::size_t>(l.end() - kept);
+        l.erase(kept, l.end());
+    }
+    if (r.on_no_data > 0) {
+        const LabelPoint& p = pf.points[first_no_data];
+        log_warn(r.on_no_data, " of the ", r.points, " points of ", file,
+                 " lie on pixels without data (transparent, a NoData value, or NaN: outside the "
+                 "scene) and are left out, as training would leave them (e.g. ",
+                 p.where, " at (", p.x, ", ", p.y, ") on ",
+                 ds.sample(first_no_data_image).image_path, ")");
+    }
     // Two points on one pixel: of one class, counted once; of two, a contradiction to settle.
     // A point counts as a duplicate once, however many overlapping images it lies on.
     std::vector<bool> duplicate(pf.points.size(), false);

@@ -43,6 +43,7 @@ struct PointImportResult {
     std::size_t placed = 0;               // on at least one image
     std::size_t outside = 0;              // on none
     std::size_t duplicates = 0;           // points on a pixel already labelled with their class
+    std::size_t on_no_data = 0;           // placements on pixels without data, left out
     std::vector<std::string> unlabelled;  // samples no point falls on
     std::int64_t annotated_pixels = 0;    // pixels of the images points fall on
 };

@@ -10,7 +10,6 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "core/dir_lock.hpp"
 #include "core/error.hpp"
@@ -114,11 +113,9 @@ bool check_dense_labels_unchanged(const MaskDir& md, const Dataset& ds) {
             flags += std::to_string(rec.image.bands[k]);
         }
     }
-    if (rec.image.has_value_range()) {
-        std::ostringstream range;
-        range << " --value-range " << rec.image.range_lo << ',' << rec.image.range_hi;
-        flags += range.str();
-    }
+    if (rec.image.has_value_range())  // as typed back: every digit a float range needs
+        flags += " --value-range " + format_shortest(rec.image.range_lo) + ',' +
+                 format_shortest(rec.image.range_hi);
     log_warn("the masks in ", md.dir, " were ", linked ? "linked from masks " : "",
              "sampled from the dense labels of ", ds.root(),
              " as they were then (masks.json sample.dense_labels ", made, "; now ", now,

@@ -2193,17 +2193,18 @@ TEST(DataCommand, StatsSaysLabelsOnImagePixelsWithoutData) {
     write_tiff_gray(dir + "/masks/x.tif", m);
     const CommandResult r = run_pfce("data stats " + dir);
     ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_MESSAGE_HAS(r.output,
-                       "5 image pixels in 1 image have no data (transparent, or a GeoTIFF NoData "
-                       "value), and the masks label 3 of them (b 3): training and evaluation "
-                       "leave them out (unlabelled), as predict leaves them without a class");
+    EXPECT_MESSAGE_HAS(
+        r.output,
+        "5 image pixels in 1 image have no data (transparent, a GeoTIFF NoData "
+        "value, or NaN), and the masks label 3 of them (b 3): training and evaluation "
+        "leave them out (unlabelled), as predict leaves them without a class");
     for (std::size_t p = 0; p < 5; ++p) m.labels[p] = 255;
     write_tiff_gray(dir + "/masks/x.tif", m);
     const CommandResult unlabelled = run_pfce("data stats " + dir);
     ASSERT_EQ(unlabelled.status, 0) << unlabelled.output;
     EXPECT_MESSAGE_HAS(unlabelled.output,
                        "5 image pixels in 1 image have no data (transparent, "
-                       "or a GeoTIFF NoData value), none labelled in the masks");
+                       "a GeoTIFF NoData value, or NaN), none labelled in the masks");
 }
 
 // Image pixels without data (a GeoTIFF's NoData value in every band, transparent pixels of an
@@ -2239,8 +2240,8 @@ TEST(GenericDataset, ImagePixelsWithoutDataAreUnlabelledForTrainingAndEvaluation
     const std::vector<SampleData> got = load_samples(ds, {0, 1}, "", /*scored=*/true);
     const std::string said = testing::internal::GetCapturedStderr();
     EXPECT_MESSAGE_HAS(said,
-                       "/images/geo.tif: 5 pixels have no data (transparent, or the GeoTIFF "
-                       "NoData value in every band), 5 of them labelled in its mask: left "
+                       "/images/geo.tif: 5 pixels have no data (transparent, the GeoTIFF "
+                       "NoData value in every band, or NaN), 5 of them labelled in its mask: left "
                        "out of training and evaluation");
     EXPECT_EQ(said.find("rgba.png"), std::string::npos) << "said once a dataset";
     for (std::size_t k = 0; k < 2; ++k) {

@@ -773,6 +773,98 @@ TEST(ImageIo, AValueRangeIsJudgedOnThePickedBandsOnly) {
     EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(), "lie outside data.value_range");
 }
 
+// A fill value without a NoData tag (-9999 where float reflectance has no scene) lies outside any
+// range that fits the data: said as a fill, with the tag as the way out and the range of the
+// other samples, never a range stretched over the fill (which read every sample with data as 255).
+// A separate process from the tests above (ctest runs each test alone): said once per process.
+TEST(ImageIo, AFillValueOutsideTheRangeIsSaidAsAFillToTag) {
+    if (value_range_warning_said)
+        GTEST_SKIP() << "the value-range warning, said once per process, was said by a test "
+                        "before this one in this process (ctest runs each test alone)";
+    const std::string dir = test::temp_dir("io_float_fill");
+    const int w = 8, h = 8;
+    std::vector<float> v;
+    for (int i = 0; i < w * h; ++i) v.push_back(i < 24 ? -9999.0f : 0.02f + 0.004f * i);
+    std::vector<std::uint8_t> bytes(v.size() * 4);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    TiffSpec s{.width = w, .height = h, .spp = 1, .bps = 32};
+    s.photometric = PHOTOMETRIC_MINISBLACK;
+    s.sample_format = SAMPLEFORMAT_IEEEFP;
+    write_raw_tiff(dir + "/fill.tif", s, bytes);
+    testing::internal::CaptureStderr();
+    read_rgb(dir + "/fill.tif", 0, {.range_lo = 0, .range_hi = 0.4});
+    const std::string logged = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(logged, "37.5% of its samples lie outside data.value_range 0,0.4");
+    EXPECT_MESSAGE_HAS(logged, "all of them hold -9999: a fill");
+    EXPECT_MESSAGE_HAS(logged, "gdal_edit.py -a_nodata -9999 FILE");
+    EXPECT_MESSAGE_HAS(logged, "--value-range 0.116,0.272");
+}
+
+// Its twin for a range that starts far below samples that are never negative (the fill's range,
+// -9999..0.4, given by hand): every sample reads near white, said.
+TEST(ImageIo, ARangeFarBelowTheSamplesIsSaidAsNearlyWhite) {
+    if (value_range_warning_said)
+        GTEST_SKIP() << "the value-range warning, said once per process, was said by a test "
+                        "before this one in this process (ctest runs each test alone)";
+    const std::string dir = test::temp_dir("io_float_white");
+    const int w = 8, h = 8;
+    std::vector<float> v;
+    for (int i = 0; i < w * h; ++i) v.push_back(0.02f + 0.004f * i);
+    std::vector<std::uint8_t> bytes(v.size() * 4);
+    std::memcpy(bytes.data(), v.data(), bytes.size());
+    TiffSpec s{.width = w, .height = h, .spp = 1, .bps = 32};
+    s.photometric = PHOTOMETRIC_MINISBLACK;
+    s.sample_format = SAMPLEFORMAT_IEEEFP;
+    write_raw_tiff(dir + "/white.tif", s, bytes);
+    testing::internal::CaptureStderr();
+    read_rgb(dir + "/white.tif", 0, {.range_lo = 0, .range_hi = 0.4});  // fits: nothing said
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    testing::internal::CaptureStderr();
+    read_rgb(dir + "/white.tif", 0, {.range_lo = -9999, .range_hi = 0.4});
+    EXPECT_MESSAGE_HAS(testing::internal::GetCapturedStderr(),
+                       "its samples start at 0.02, which data.value_range -9999,0.4 reads as 255 "
+                       "of 255: the images are nearly white");
+}
+
+// Header checks refuse what decoding would, before anything is written: an alpha band in
+// floating-point samples (gdalwarp -dstalpha of float data), signed samples packed in 12 bits
+// (unpacked as unsigned, their sign would be lost), complex samples by name.
+TEST(ImageIo, WideSampleLayoutsAreRefusedFromTheHeaderAsByTheDecoder) {
+    const std::string dir = test::temp_dir("io_wide_headers");
+    const ImageChoice range{.range_lo = 0, .range_hi = 1};
+    TiffSpec rgba{.width = 4, .height = 2, .spp = 4, .bps = 32};
+    rgba.sample_format = SAMPLEFORMAT_IEEEFP;
+    write_raw_tiff(dir + "/rgba.tif", rgba, std::vector<std::uint8_t>(4 * 2 * 4 * 4, 0));
+    const ImageChoice rgb_range{.bands = {1, 2, 3}, .range_lo = 0, .range_hi = 1};
+    for (const ImageChoice& c : {range, rgb_range})
+        for (const auto& refused :
+             {std::function<void()>([&] {
+                  check_image_layout(dir + "/rgba.tif", probe_image(dir + "/rgba.tif"), c);
+              }),
+              std::function<void()>([&] { read_rgb(dir + "/rgba.tif", 0, c); })})
+            expect_input_error(
+                refused,
+                {"rgba.tif", "an alpha band in 32-bit floating-point samples", "-dstnodata nan"});
+    TiffSpec packed{.width = 4, .height = 2, .spp = 1, .bps = 12};
+    packed.photometric = PHOTOMETRIC_MINISBLACK;
+    packed.sample_format = SAMPLEFORMAT_INT;
+    write_raw_tiff(dir + "/packed.tif", packed, std::vector<std::uint8_t>(4 * 2 * 2, 0xff));
+    for (const auto& refused :
+         {std::function<void()>([&] {
+              check_image_layout(dir + "/packed.tif", probe_image(dir + "/packed.tif"), range);
+          }),
+          std::function<void()>([&] { read_rgb(dir + "/packed.tif", 0, range); })})
+        expect_input_error(refused, {"packed.tif", "12-bit signed samples packed bit after bit"});
+    TiffSpec complex{.width = 4, .height = 2, .spp = 1, .bps = 64};
+    complex.photometric = PHOTOMETRIC_MINISBLACK;
+    complex.sample_format = SAMPLEFORMAT_COMPLEXIEEEFP;
+    write_raw_tiff(dir + "/complex.tif", complex, std::vector<std::uint8_t>(4 * 2 * 8, 0));
+    expect_input_error(
+        [&] { check_image_layout(dir + "/complex.tif", probe_image(dir + "/complex.tif"), range); },
+        {"complex.tif", "64-bit complex floating-point samples are not supported",
+         "keeping the real part"});
+}
+
 // GDAL's internal nodata mask (a later page of NewSubfileType "mask", 1 bit, 0 = no value): its
 // pixels are transparent, as alpha ones are: refused, naming the first; a page of another size is
 // not this image's mask. Before, they were read as their colour without a word.

@@ -2111,6 +2111,30 @@ TEST(RealDatasets, FloatingPointReflectanceTrainsThroughARangeAndItsNanIsNoData)
     EXPECT_MESSAGE_HAS(p8.output, "32-bit floating-point samples, but " + root +
                                       "/run8/last.ckpt was trained on 8-bit images");
     EXPECT_FALSE(fs::exists(root + "/p8.png"));
+
+    // Points of the user's on a pixel without data are left out, and said (they were kept, and
+    // training dropped them without a word).
+    std::ofstream(root + "/points.csv") << "id,x,y,class\n"
+                                        << fd.ids[0] << ",3,1,road\n"
+                                        << fd.ids[0] << ",3,5,road\n";
+    const test::CommandResult pts =
+        test::run_pfce("sample --data " + fd.root + " --value-range 0,0.3 --from-points " + root +
+                       "/points.csv --out " + root + "/imported");
+    ASSERT_EQ(pts.status, 0) << pts.output;
+    EXPECT_MESSAGE_HAS(pts.output,
+                       "1 of the 2 points of " + root + "/points.csv lie on pixels without data");
+    EXPECT_MESSAGE_HAS(pts.output, "1 on a pixel without data, left out");
+    EXPECT_EQ(read_gray(root + "/imported/" + fd.ids[0] + ".png").labels[1 * pred.width + 3], 255);
+
+    // One range cannot read floats beside integers: refused, naming one of each.
+    const std::string counts = root + "/data/images/" + fd.ids[1] + ".tif";
+    const LabelMap& lab1 = fd.dense[1];
+    std::vector<std::uint8_t> wide(static_cast<std::size_t>(lab1.width) * lab1.height * 3 * 2, 0);
+    test::write_raw_tiff(counts, {.width = lab1.width, .height = lab1.height, .bps = 16}, wide);
+    const test::CommandResult mixed =
+        test::run_pfce("data stats " + fd.root + " --value-range 0,0.3");
+    EXPECT_NE(mixed.status, 0);
+    EXPECT_MESSAGE_HAS(mixed.output, "holds floating-point samples, but " + counts + " integers");
 }
 
 // A dataset.toml's [image] says once how its images are read: every command that opens the

@@ -441,7 +441,7 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
         }
         log_info(no_data_pixels, " image pixels in ", no_data_images,
                  no_data_images == 1 ? " image have" : " images have",
-                 " no data (transparent, or a GeoTIFF NoData value), ",
+                 " no data (transparent, a GeoTIFF NoData value, or NaN), ",
                  labelled > 0
                      ? detail::concat("and the masks label ", labelled, " of them (", classes, ")")
                      : std::string("none labelled in the masks"),

@@ -223,6 +223,8 @@ void check_inputs_before_writing(const std::vector<Job>& jobs, const PredictArgs
             // output. The checkpoint decides how inputs are read: say so, not which flag would
             // change it.
             const ImageChoice choice = image_choice(m.config.data);
+            // A type no model reads (complex numbers), by name, before what the model reads.
+            check_sample_type(j.input, info.bits_per_sample, info.sample_format);
             const std::string kind = sample_kind(info.bits_per_sample, info.sample_format);
             if (info.needs_value_range() && !choice.has_value_range())
                 PFCE_THROW(InputError, j.input, ": ", kind, " samples, but ", a.checkpoint,

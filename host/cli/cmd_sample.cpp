@@ -124,6 +124,7 @@ void run_point_import(const SampleFlags& f, const Dataset& ds) {
     if (r.duplicates > 0)
         std::printf("; %zu point%s on a pixel already labelled with its class", r.duplicates,
                     r.duplicates == 1 ? "" : "s");
+    if (r.on_no_data > 0) std::printf("; %zu on a pixel without data, left out", r.on_no_data);
     std::printf(")\n");
     print_label_counts("labelled pixels:   ", r.masks, ds);
     warn_if_dense("the points of " + f.from_points, r.masks.labelled, r.annotated_pixels);
