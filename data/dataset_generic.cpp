@@ -731,9 +731,7 @@ void take_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_give
         return t + "]";
     };
     const auto range_text = [](const ImageChoice& x) {
-        std::ostringstream os;
-        os << "[" << x.range_lo << ", " << x.range_hi << "]";
-        return os.str();
+        return "[" + format_shortest(x.range_lo) + ", " + format_shortest(x.range_hi) + "]";
     };
     std::string taken, kept;
     if (!d.choice.bands.empty()) {
@@ -741,8 +739,10 @@ void take_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_give
             c.bands = d.choice.bands;
             taken = "bands " + bands_text(c.bands);
         } else if (c.bands != d.choice.bands) {
-            kept = "bands " + (c.bands.empty() ? "[]" : bands_text(c.bands)) + ", not the " +
-                   bands_text(d.choice.bands);
+            kept = "bands " +
+                   (c.bands.empty() ? std::string("[] (the files' own colours)")
+                                    : bands_text(c.bands)) +
+                   ", not the " + bands_text(d.choice.bands);
         }
     }
     if (d.choice.has_value_range()) {
@@ -753,8 +753,8 @@ void take_declared_image(ImageChoice& c, const DeclaredImage& d, bool bands_give
         } else if (!c.has_value_range() || c.range_lo != d.choice.range_lo ||
                    c.range_hi != d.choice.range_hi) {
             kept += (kept.empty() ? "" : "; ") + std::string("value range ") +
-                    (c.has_value_range() ? range_text(c) : "[]") + ", not the " +
-                    range_text(d.choice);
+                    (c.has_value_range() ? range_text(c) : "[] (8-bit samples as stored)") +
+                    ", not the " + range_text(d.choice);
         }
     }
     if (!taken.empty()) log_info("images read with ", taken, ", as ", d.file, " [image] says");

@@ -2333,7 +2333,9 @@ TEST(RealDatasets, AMaskRecordAndAnEmptyFlagComeBeforeTheImageTable) {
         ASSERT_EQ(printed.status, 0) << how << "\n" << printed.output;
         EXPECT_MESSAGE_HAS(printed.output, "\nbands = []\n");
         EXPECT_MESSAGE_HAS(printed.output,
-                           "images read with the run's bands [], not the [3,2,1] of " + toml);
+                           "images read with the run's bands [] (the files' own colours), not "
+                           "the [3,2,1] of " +
+                               toml);
     }
     const test::CommandResult plain =
         test::run_pfce("train --data " + fd.root + " --out " + root + "/r --print-config" + kTiny);
