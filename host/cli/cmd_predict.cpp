@@ -177,9 +177,15 @@ void check_inputs_before_writing(const std::vector<Job>& jobs, const PredictArgs
             // region number, a byte of edges walked, the flood fill's stack (up to half the
             // pixels, 4 bytes each) and the confidence map (their rings, a few bytes a corner, are
             // more only for a speckled prediction).
+            // Wide samples (16-bit, float) are decoded, every band of the file, beside the 8-bit
+            // ones they become: 24 bytes a pixel more for 3 bands of float64.
+            const double decoded =
+                info.needs_value_range()
+                    ? (info.channels + (info.alpha ? 1.0 : 0.0)) * (info.bits_per_sample / 8 + 1)
+                    : 0.0;
             const double held = (6.0 - (a.no_overlay ? 3.0 : 0.0) + m.stats.channels +
                                  (a.probabilities ? 2.0 * m.net->config().num_classes : 0.0) +
-                                 (a.polygons ? 8.0 : 0.0)) *
+                                 (a.polygons ? 8.0 : 0.0) + decoded) *
                                 static_cast<double>(pixels);
             if (a.polygons && static_cast<std::size_t>(pixels) > kMaxPolygonizedPixels)
                 PFCE_THROW(InputError, j.input, " is ", info.width, "x", info.height, " = ", pixels,
