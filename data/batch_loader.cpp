@@ -76,8 +76,9 @@ ChannelStats compute_channel_stats(const std::vector<const RgbImage*>& images,
             sq += h * v * v;
         }
         if (n == 0)
-            PFCE_THROW(InputError, "channel statistics: the training images have no pixels",
-                       no_data.empty() ? "" : " with data (every one is transparent or NoData)");
+            PFCE_THROW(
+                InputError, "channel statistics: the training images have no pixels",
+                no_data.empty() ? "" : " with data (every one is transparent, NoData or NaN)");
         const double mean = sum / n;
         const double var = std::max(0.0, sq / n - mean * mean);
         st.mean[c] = static_cast<float>(mean);

@@ -167,12 +167,13 @@ ImageChoice image_table(const toml::table& t, const std::string& file) {
                     x && (e.is_integer() || e.is_floating_point()))
                     v.push_back(*x);
         if (!a || a->size() != 2 || v.size() != 2 || !std::isfinite(v[0]) || !std::isfinite(v[1]) ||
-            !(v[0] < v[1]))
-            PFCE_THROW(InputError, file, ": image.value_range = ", toml_value_text(*r), " (line ",
-                       r->source().begin.line,
-                       "): expected [lo, hi] with lo < hi, both finite: the values of 16-bit, "
-                       "signed or floating-point samples read as 0 and 255 (e.g. [0, 10000] for "
-                       "Sentinel-2 reflectance as counts, [0, 0.3] as floats)");
+            !(v[0] < v[1]) || !std::isfinite(v[1] - v[0]))
+            PFCE_THROW(
+                InputError, file, ": image.value_range = ", toml_value_text(*r), " (line ",
+                r->source().begin.line,
+                "): expected [lo, hi] with lo < hi, both and hi - lo finite: the values of 16-bit, "
+                "signed or floating-point samples read as 0 and 255 (e.g. [0, 10000] for "
+                "Sentinel-2 reflectance as counts, [0, 0.3] as floats)");
         c.range_lo = v[0];
         c.range_hi = v[1];
     }

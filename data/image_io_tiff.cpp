@@ -489,16 +489,16 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
     if (told.load()) return;
     const std::size_t pixels = static_cast<std::size_t>(d.width) * d.height;
     const std::size_t bytes = static_cast<std::size_t>(l.sample_bytes());
+    auto at = [&](std::size_t p, int b) {
+        return sample_value(wide + (p * static_cast<std::size_t>(l.spp) + b) * bytes, l);
+    };
     // The finite samples of the seen bands of the pixels with data, each given to `f`.
     auto each_sample = [&](auto&& f) {
         for (std::size_t p = 0; p < pixels; ++p) {
             if (!d.no_data_value_at.empty() && d.no_data_value_at[p]) continue;
             if (!d.transparent_at.empty() && d.transparent_at[p]) continue;
-            for (const int b : bands) {
-                const double v =
-                    sample_value(wide + (p * static_cast<std::size_t>(l.spp) + b) * bytes, l);
-                if (std::isfinite(v)) f(v);  // NaN is no data; infinities lie at an end anyway
-            }
+            for (const int b : bands)
+                if (const double v = at(p, b); std::isfinite(v)) f(v);  // NaN is no data
         }
     };
     double least = std::numeric_limits<double>::infinity(), most = -least;
@@ -515,70 +515,114 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
         ++counted;
     });
     if (counted == 0 || most <= least) return;  // nothing, or a fill: no extent to fit
-    const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
-    const double top = (most - lo) * 255.0 / (hi - lo), bottom = (least - lo) * 255.0 / (hi - lo);
-    // Dark: a range at least 16 times the smallest power of two that holds the samples (12-bit
-    // data read as 0..65535, reflectance 0..1 read as 0..10000), not a dim scene in a fitting
-    // range (dark water in 0..10000); or samples never above 0 read below 16 by a range reaching
-    // above 0. White, its twin: samples never below 0 read above 239 by a range starting below 0
-    // (-9999..0.4 on reflectance, the range of a fill value stretched over).
-    double holds = 1;
-    while (holds < most + 1.0) holds *= 2;
-    const bool clipped = outside > 0.1;
-    const bool dark = hi + 1 >= 16 * holds || (hi > 0 && most <= 0 && top < 15.5);
-    const bool white = lo < 0 && least >= 0 && bottom > 239.5;
-    if ((!clipped && !dark && !white) || told.exchange(true)) return;
-    // Samples outside the range that all hold one value, the least or the most: a fill where the
-    // scene has no data (-9999 without a NoData tag). Its pixels want the tag, not a range
-    // stretched over them; the range that fits is the other samples'.
-    const bool fill_below = clipped && below > 0 && above == 0 && at_least == below;
-    const bool fill_above = clipped && above > 0 && below == 0 && at_most == above;
-    const double fill = fill_below ? least : most;
-    double fits_lo = least, fits_hi = most;
-    if (fill_below || fill_above) {
-        fits_lo = std::numeric_limits<double>::infinity();
-        fits_hi = -fits_lo;
+    const double span = hi - lo;                // finite: the range was checked so
+    auto level_of = [&](double v) { return (v - lo) * 255.0 / span; };
+    // A fill: the least or the most value, held by at least 1% of the samples and by nine in ten
+    // of those outside the range (-9999 where the scene has none, without a NoData tag). The
+    // range that fits is the other samples'; a range over the fill squeezes them into few levels.
+    const bool fill_low = at_least * 100 >= counted && (below == 0 || at_least * 10 >= 9 * below);
+    const bool fill_high =
+        !fill_low && at_most * 100 >= counted && (above == 0 || at_most * 10 >= 9 * above);
+    const double fill = fill_low ? least : most;
+    double others_lo = least, others_hi = most;
+    if (fill_low || fill_high) {
+        others_lo = std::numeric_limits<double>::infinity();
+        others_hi = -others_lo;
         each_sample([&](double v) {
             if (v == fill) return;
-            fits_lo = std::min(fits_lo, v);
-            fits_hi = std::max(fits_hi, v);
+            others_lo = std::min(others_lo, v);
+            others_hi = std::max(others_hi, v);
         });
     }
+    const bool has_others = others_lo <= others_hi;
+    const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
+    const bool clipped = outside > 0.1;
+    const bool fill_outside = clipped && has_others && (fill_low || fill_high) &&
+                              (fill_low ? at_least : at_most) * 10 >= 9 * (below + above);
+    // The other samples in the range but read as a few levels: the fill stretched the range.
+    const bool fill_squeezes = !clipped && (fill_low || fill_high) && has_others &&
+                               (level_of(others_hi) - level_of(others_lo)) < 8 &&
+                               std::fabs(level_of(fill) - level_of(others_lo)) > 128;
+    // Dark: a range at least 16 times the smallest power of two that holds the samples (12-bit
+    // data read as 0..65535, reflectance 0..1 read as 0..10000) that reads them all as 16 or
+    // less, not a dim scene in a fitting range (dark water in 0..10000); or samples never above 0
+    // read so by a range reaching above 0. White, its twin: samples never below 0 read above 239
+    // by a range starting below 0. Flat: all of them in fewer than two levels (reflectance read
+    // by -100..100 is gray).
+    double holds = 1;
+    while (holds < most + 1.0) holds *= 2;
+    const double top = level_of(most), bottom = level_of(least);
+    const bool dark = top < 16.5 && (hi + 1 >= 16 * holds || (hi > 0 && most <= 0));
+    const bool white = lo < 0 && least >= 0 && bottom > 239.5;
+    const bool flat = top - bottom < 2;
+    if ((!clipped && !fill_squeezes && !dark && !white && !flat) || told.exchange(true)) return;
+    // What the warning shows: whole numbers as they are (a 32-bit count too), others in 7
+    // significant digits (a float32's; a bound off by a digit there reads as the same level).
+    auto number_text = [](double v) {
+        return v == std::floor(v) && std::fabs(v) < 1e15 ? format_shortest(v)
+                                                         : format_significant(v, 7);
+    };
     const std::string range = format_shortest(lo) + "," + format_shortest(hi);
-    // Samples in 7 significant digits: every 16-bit value, a float32 near enough.
-    auto number_text = [](double v) { return format_significant(v, 7); };
     auto level = [](double t) { return std::to_string(std::lround(std::clamp(t, 0.0, 255.0))); };
+    const double fits_lo = fill_outside || fill_squeezes ? others_lo : least;
+    const double fits_hi = fill_outside || fill_squeezes ? others_hi : most;
+    // A NoData tag marks a pixel whose every band holds it: the advice only where the fill is so.
+    bool fill_in_every_band = true;
+    if (fill_outside || fill_squeezes)
+        for (std::size_t p = 0; p < pixels && fill_in_every_band; ++p) {
+            bool any = false, all = true;
+            for (int b = 0; b < l.colour_bands(); ++b) {
+                const bool is_fill = at(p, b) == fill;
+                any = any || is_fill;
+                all = all && is_fill;
+            }
+            fill_in_every_band = !any || all;
+        }
+    const std::string tag_advice =
+        fill_in_every_band
+            ? ": a fill where the scene has no data? Tag it as the file's NoData value "
+              "(gdal_edit.py -a_nodata " +
+                  number_text(fill) + " FILE) and those pixels have no data, as predict leaves them"
+            : ", in some of a pixel's bands only (a NoData value marks a pixel whose every band "
+              "holds it: set them to NaN where the scene has no data)";
     std::string what;
     if (clipped) {
         char share[32];
         std::snprintf(share, sizeof share, "%.1f%%", 100.0 * outside);
         what = std::string(share) + " of its samples lie outside data.value_range " + range +
-               " and read as " + (above >= below ? "255 (white)" : "0 (black)") + " alike";
-        if (fill_below || fill_above)
-            what += ", and all of them hold " + number_text(fill) +
-                    ": a fill where the scene has no data? Tag it as the file's NoData value "
-                    "(gdal_edit.py -a_nodata " +
-                    number_text(fill) +
-                    " FILE) and those pixels have no data, as predict "
-                    "leaves them; a range stretched over it would squeeze the rest into a few "
-                    "levels";
+               " and read as " +
+               (below > 0 && above > 0 ? "0 (black) below it and 255 (white) above it"
+                : above > 0            ? "255 (white) alike"
+                                       : "0 (black) alike");
+        if (fill_outside)
+            what += ", nearly all of them " + number_text(fill) + tag_advice +
+                    "; a range stretched over it would squeeze the rest into a few levels";
+    } else if (fill_squeezes) {
+        what = "data.value_range " + range + " holds " + number_text(fill) + tag_advice +
+               "; its other samples, " + number_text(others_lo) + ".." + number_text(others_hi) +
+               ", read as only " + level(level_of(others_lo)) + ".." + level(level_of(others_hi)) +
+               " of 255";
     } else if (dark) {
         what = "its samples reach only " + number_text(most) + ", which data.value_range " + range +
                " reads as " + level(top) +
                " of 255: the images are nearly black, their detail in a few levels";
-    } else {
+    } else if (white) {
         what = "its samples start at " + number_text(least) + ", which data.value_range " + range +
                " reads as " + level(bottom) +
                " of 255: the images are nearly white, their detail in a few levels";
+    } else {
+        what = "its samples span " + number_text(least) + ".." + number_text(most) +
+               ", which data.value_range " + range + " reads as " + level(bottom) + ".." +
+               level(top) + " of 255: the images are one flat colour, their detail lost";
     }
-    const std::string fits = number_text(fits_lo) + ", " + number_text(fits_hi);
     log_warn(path, ": ", what, " (its ", sample_kind(l.bps, l.format), " samples span ",
              number_text(least), "..", number_text(most),
-             fill_below || fill_above
+             fits_lo != least || fits_hi != most
                  ? "; the others " + number_text(fits_lo) + ".." + number_text(fits_hi)
                  : std::string(),
-             "; a range that fits them keeps them apart: data.value_range = [", fits,
-             "], --value-range ", number_text(fits_lo), ",", number_text(fits_hi),
+             "; a range that fits them keeps them apart: data.value_range = [",
+             number_text(fits_lo), ", ", number_text(fits_hi), "], --value-range ",
+             number_text(fits_lo), ",", number_text(fits_hi),
              " when training, or value_range under [image] in a generic dataset's dataset.toml; "
              "the same range must serve every image of the dataset)");
 }

@@ -415,6 +415,7 @@ TEST(Config, NonsenseSettingsAreRefusedNamingKeyValueAndExpectation) {
         {"[data]\ntile_labels = \"noBoundary\"\n", "data.tile_labels"},
         {"[data]\nvalue_range = [100]\n", "data.value_range = 1 values"},
         {"[data]\nvalue_range = [5, -5]\n", "data.value_range = [5, -5]"},
+        {"[data]\nvalue_range = [-1e308, 1e308]\n", "hi - lo finite"},
         {"[data]\ntrain_frac = 0.9\nval_frac = 0.2\n", "data.val_frac"},
         {"[optimizer]\nlr = inf\n", "optimizer.lr"},
         {"[run]\ndevice = \"gpu\"\n", "run.device"},

@@ -2294,7 +2294,8 @@ TEST(RealDatasets, DatasetTomlImageTableReadsBandsAndRangeForEveryCommand) {
         {"bands = \"4,1,2\"", "expected a list of band numbers"},
         {"value_range = [2047, 0]", "image.value_range = [2047, 0] (line"},
         {"value_range = [0, nan]", "image.value_range = [0, nan] (line"},
-        {"value_range = [3, 3]", "expected [lo, hi] with lo < hi, both finite"},
+        {"value_range = [3, 3]", "expected [lo, hi] with lo < hi, both and hi - lo finite"},
+        {"value_range = [-1e308, 1e308]", "expected [lo, hi] with lo < hi, both and hi - lo"},
         {"band = [4, 1, 2]",
          "unknown key 'image.band' (line 9; expected one of: bands, value_range)"}};
     for (const auto& [line, expected] : bad) {

@@ -88,12 +88,14 @@ void validate(const Config& c, const ConfigKeySources& source) {
     // Any finite range: signed samples (dB, a DEM) have negative ones, reflectance as float 0..1.
     if (!d.value_range.empty() &&
         (d.value_range.size() != 2 || !std::isfinite(d.value_range[0]) ||
-         !std::isfinite(d.value_range[1]) || !(d.value_range[0] < d.value_range[1])))
+         !std::isfinite(d.value_range[1]) || !(d.value_range[0] < d.value_range[1]) ||
+         !std::isfinite(d.value_range[1] - d.value_range[0])))
         bad(source, "data.value_range",
             d.value_range.size() == 2 ? "[" + format_number(d.value_range[0]) + ", " +
                                             format_number(d.value_range[1]) + "]"
                                       : std::to_string(d.value_range.size()) + " values",
-            "[lo, hi] with lo < hi, both finite (the values of 16-bit, signed or floating-point "
+            "[lo, hi] with lo < hi, both and hi - lo finite (the values of 16-bit, signed or "
+            "floating-point "
             "samples read as 0 and 255), or [] for 8-bit images");
     if (d.max_pixels < 1)
         bad(source, "data.max_pixels", d.max_pixels, ">= 1 (a limit; there is no 'no limit')");
