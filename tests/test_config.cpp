@@ -300,6 +300,14 @@ TEST(Config, BandsAndTileImageRoundTrip) {
     apply_flag_text(c, *find_config_key("data.value_range"), "0,10000");
     EXPECT_EQ(load_config_file(write(dir, "wide.toml", to_toml_text(c))).data.value_range,
               (std::vector<double>{0, 10000}));
+    // run.best_metric's names in any case, as a choice; the class after the colon as typed.
+    for (const auto& [typed, read] :
+         {std::pair{"VAL_MIOU", "val_miou"}, std::pair{"Val_Loss", "val_loss"},
+          std::pair{"VAL_IOU:Building", "val_iou:Building"}}) {
+        Config b;
+        apply_flag_text(b, *find_config_key("run.best_metric"), typed);
+        EXPECT_EQ(b.run.best_metric, read);
+    }
     // Signed and floating-point samples: backscatter in dB, reflectance as 0..1.
     for (const auto& [text, want] : {std::pair{"-25,0", std::vector<double>{-25, 0}},
                                      std::pair{"0,0.3", std::vector<double>{0, 0.3}}}) {

@@ -571,6 +571,9 @@ TEST(Report, TheLegendSaysWhatTheBestCheckpointFollows) {
     EXPECT_MESSAGE_HAS(render_report_markdown(in),
                        "(highest validation mIoU or highest validation IoU of building, by its "
                        "run.best_metric where");
+    // A failed experiment followed nothing.
+    in.results[0].status = "failed";
+    EXPECT_MESSAGE_HAS(render_report_markdown(in), "(highest validation mIoU where");
 }
 
 // Losses of another focal γ or other training labels are on other scales: a caveat under the

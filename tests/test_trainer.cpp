@@ -1153,6 +1153,26 @@ TEST(Trainer, BestCheckpointCanFollowOneClassIou) {
     EXPECT_MESSAGE_HAS(msg,
                        "run.best_metric = \"val_iou:" + name + "s\": the dataset has no class");
     EXPECT_MESSAGE_HAS(msg, "did you mean val_iou:" + name + "?");
+    // Checked with the dataset's classes before anything trains, naming where it was set.
+    const std::string early = test::input_error_message([&] {
+        validate_for_classes(typo, in.class_names, "ds",
+                             [](const std::vector<std::string>&) { return std::string("x.toml"); });
+    });
+    EXPECT_MESSAGE_HAS(early, "x.toml: run.best_metric = \"val_iou:" + name + "s\"");
+    EXPECT_MESSAGE_HAS(early, "did you mean val_iou:" + name + "?");
+    // A class no validation mask holds: the validation loss instead, said at the start.
+    TrainInputs no_class = in;
+    for (SampleData& s : no_class.val)
+        for (std::uint8_t& v : s.dense.labels)
+            if (v == 1) v = 0;
+    Config absent = small_config(test::temp_dir("trainer_best_absent") + "/run");
+    absent.run.best_metric = c.run.best_metric;
+    testing::internal::CaptureStderr();
+    const TrainResult fell = train_unet(*b, absent, no_class, quiet_options());
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(fell.best_metric, "val_loss");
+    EXPECT_MESSAGE_HAS(said, "no validation mask labels a pixel of " + name);
+    EXPECT_MESSAGE_HAS(said, "best.ckpt follows the validation loss instead of val_iou:" + name);
     Config empty = typo;
     empty.run.best_metric = kBestIouPrefix;
     EXPECT_THROW(validate(empty, "x"), InputError);

@@ -961,7 +961,9 @@ std::string grid_caption(const ReportInput& in) {
 std::string best_checkpoint_said(const ReportInput& in) {
     std::vector<std::string> said;  // each once, in the order of the experiments
     for (const ExperimentResult& r : in.results) {
-        if (!r.config.is_object() || r.config.value("run.evaluate", std::string()) == "last")
+        // A failed experiment followed nothing; one that tests its last epoch follows nothing.
+        if (!r.config.is_object() || r.status == "failed" ||
+            r.config.value("run.evaluate", std::string()) == "last")
             continue;
         const std::string best = r.config.value("run.best_metric", std::string("val_loss"));
         const std::string text = best == "val_miou" ? "highest validation mIoU"

@@ -78,6 +78,14 @@ void assign(Config& c, const ConfigKey& k, const json& value, const std::string&
                        "\": expected one of ", join(k.choices));
         k.set(c, json(*it));
     }
+    if (k.dotted() == "run.best_metric") {
+        // val_loss, val_miou and val_iou: in any case, as a choice is read (a config that said
+        // VAL_MIOU was read so); the class after the colon as the dataset names it.
+        const std::string got = k.get(c).get<std::string>();
+        const std::size_t colon = got.find(':');
+        k.set(c, json(ascii_lower(got.substr(0, colon)) +
+                      (colon == std::string::npos ? std::string() : got.substr(colon))));
+    }
 }
 
 // The value of key k as written in `source`. A table, date or time is no value of any key, and is

@@ -373,6 +373,15 @@ void validate_for_classes(const Config& c, const std::vector<std::string>& class
                 " weights, one per class in the dataset's order (or none, or "
                 "\"auto\"): " +
                 classes);
+    if (c.run.best_metric.rfind(kBestIouPrefix, 0) == 0) {
+        const std::string name = c.run.best_metric.substr(std::string_view(kBestIouPrefix).size());
+        if (std::find(class_names.begin(), class_names.end(), name) == class_names.end()) {
+            const std::string near = nearest_name(name, class_names);
+            bad(source, "run.best_metric", "\"" + c.run.best_metric + "\"",
+                "val_iou: and one of the dataset's classes: " + classes +
+                    (near.empty() ? std::string() : "; did you mean val_iou:" + near + "?"));
+        }
+    }
 }
 
 void make_paths_absolute(Config& c) {

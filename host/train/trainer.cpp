@@ -112,6 +112,14 @@ bool any_labelled_pixel(const std::vector<SampleData>& samples) {
 
 // Whether a dense mask of `samples` labels a pixel: else their mIoU is undefined (images without
 // masks, trained on their points), and val_miou can pick no checkpoint nor drive a schedule.
+// Whether a dense mask of `samples` labels a pixel `c`.
+bool any_dense_pixel_of(const std::vector<SampleData>& samples, int c) {
+    for (const SampleData& s : samples)
+        for (const std::uint8_t v : s.dense.labels)
+            if (v == c) return true;
+    return false;
+}
+
 bool any_dense_pixel(const std::vector<SampleData>& samples) {
     for (const SampleData& s : samples)
         for (const std::uint8_t v : s.dense.labels)
@@ -429,9 +437,14 @@ class TrainingRun {
         const std::string& best = cfg.run.best_metric;
         const bool one_class = best.rfind(kBestIouPrefix, 0) == 0;
         const int best_class = one_class ? class_of_best_metric(best, in.class_names) : -1;
+        // A class no validation mask holds has an IoU of 0 or none whatever the model learns:
+        // the validation loss instead, said at the start.
+        class_not_in_val_ =
+            one_class && val_on_ && val_miou_on_ && !any_dense_pixel_of(in.val, best_class);
         best_name_ = !val_on_ ? std::string("train_loss")
-                     : (best == "val_miou" || one_class) && !val_miou_on_ ? std::string("val_loss")
-                                                                          : best;
+                     : ((best == "val_miou" || one_class) && !val_miou_on_) || class_not_in_val_
+                         ? std::string("val_loss")
+                         : best;
         best_class_ = best_name_ == best ? best_class : -1;
         best_max_ = best_name_ == "val_miou" || best_class_ >= 0;
         const fs::path out(cfg.run.out);
@@ -988,6 +1001,18 @@ class TrainingRun {
                                 : "the plateau schedule follows",
                 " the validation loss on their labels instead of ",
                 best ? cfg_.run.best_metric : std::string("val_miou"));
+        else if (class_not_in_val_)
+            log_warn("no validation mask labels a pixel of ",
+                     cfg_.run.best_metric.substr(std::string_view(kBestIouPrefix).size()), " (",
+                     in_.val.size(), " validation image(s)",
+                     in_.val_ids.empty()
+                         ? std::string()
+                         : ", " + in_.val_ids.front() + (in_.val_ids.size() > 1 ? ", ..." : ""),
+                     "), so its IoU is 0 or undefined whatever the model learns: best.ckpt "
+                     "follows the validation loss instead of ",
+                     cfg_.run.best_metric,
+                     " (validate on images that hold it: data.val_frac, or a val split list "
+                     "naming them)");
     }
 
     // Trains the rest of epoch st_.epoch. False when stopped (Ctrl-C, SIGTERM, stop_after_step),
@@ -1266,12 +1291,9 @@ class TrainingRun {
             told_best_class_undefined_ = true;
             log_warn("epoch ", st_.epoch + 1, ": ",
                      in_.class_names[static_cast<std::size_t>(best_class_)],
-                     " is in no validation mask and was predicted nowhere there, so its IoU "
-                     "is undefined: best.ckpt follows ",
-                     best_name_,
-                     " only in epochs where it is defined (validate on images "
-                     "that hold the class, e.g. data.val_fraction or a val split list naming "
-                     "them)");
+                     " was predicted nowhere in the validation images, so its IoU is undefined "
+                     "this epoch: best.ckpt follows ",
+                     best_name_, " only in epochs where it is defined");
         }
         const bool improved = std::isfinite(candidate) &&
                               (best_max_ ? candidate > st_.best_value : candidate < st_.best_value);
@@ -1468,6 +1490,7 @@ class TrainingRun {
     int best_class_ = -1;  // val_iou:CLASS: the class whose IoU best_name_ follows
     bool best_max_ = false;
     bool told_best_class_undefined_ = false;
+    bool class_not_in_val_ = false;  // val_iou:CLASS, but no validation mask holds CLASS
     json meta_;
     LoopState st_;
     TrainResult result_;
