@@ -517,15 +517,19 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
     if (counted == 0 || most <= least) return;  // nothing, or a fill: no extent to fit
     const double span = hi - lo;                // finite: the range was checked so
     auto level_of = [&](double v) { return (v - lo) * 255.0 / span; };
-    // A fill: the least or the most value, held by at least 1% of the samples and by nine in ten
-    // of those outside the range (-9999 where the scene has none, without a NoData tag). The
-    // range that fits is the other samples'; a range over the fill squeezes them into few levels.
-    const bool fill_low = at_least * 100 >= counted && (below == 0 || at_least * 10 >= 9 * below);
-    const bool fill_high =
-        !fill_low && at_most * 100 >= counted && (above == 0 || at_most * 10 >= 9 * above);
-    const double fill = fill_low ? least : most;
+    const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
+    const bool clipped = outside > 0.1;
+    // A fill outside the range: the least value below it, or the most above it, holding nine in
+    // ten of the samples outside (-9999 where the scene has none, without a NoData tag). The
+    // range that fits is the other samples'.
+    const bool fill_low = clipped && least < lo && at_least * 10 >= 9 * (below + above);
+    const bool fill_high = clipped && !fill_low && most > hi && at_most * 10 >= 9 * (below + above);
+    // A fill inside a range stretched over it: a negative least value, held by 1% of the samples
+    // or more, below samples that are never negative (-9999..0.4 over reflectance).
+    const bool fill_inside = !clipped && lo < 0 && least < 0 && at_least * 100 >= counted;
+    const double fill = fill_high ? most : least;
     double others_lo = least, others_hi = most;
-    if (fill_low || fill_high) {
+    if (fill_low || fill_high || fill_inside) {
         others_lo = std::numeric_limits<double>::infinity();
         others_hi = -others_lo;
         each_sample([&](double v) {
@@ -535,27 +539,22 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
         });
     }
     const bool has_others = others_lo <= others_hi;
-    const double outside = static_cast<double>(below + above) / static_cast<double>(counted);
-    const bool clipped = outside > 0.1;
-    const bool fill_outside = clipped && has_others && (fill_low || fill_high) &&
-                              (fill_low ? at_least : at_most) * 10 >= 9 * (below + above);
-    // The other samples in the range but read as a few levels: the fill stretched the range.
-    const bool fill_squeezes = !clipped && (fill_low || fill_high) && has_others &&
-                               (level_of(others_hi) - level_of(others_lo)) < 8 &&
-                               std::fabs(level_of(fill) - level_of(others_lo)) > 128;
+    const bool fill_outside = (fill_low || fill_high) && has_others;
     // Dark: a range at least 16 times the smallest power of two that holds the samples (12-bit
     // data read as 0..65535, reflectance 0..1 read as 0..10000) that reads them all as 16 or
     // less, not a dim scene in a fitting range (dark water in 0..10000); or samples never above 0
-    // read so by a range reaching above 0. White, its twin: samples never below 0 read above 239
-    // by a range starting below 0. Flat: all of them in fewer than two levels (reflectance read
-    // by -100..100 is gray).
+    // read so by a range reaching above 0. White, its twin: samples never below 0 (but a fill
+    // inside the range) read above 239 by a range starting below 0. Flat: all of them in fewer
+    // than two levels by a range over 64 times their size (reflectance read by -100..100 is
+    // gray), not an even tile in a fitting range (calm water of 12-bit data in 0..4095).
     double holds = 1;
     while (holds < most + 1.0) holds *= 2;
     const double top = level_of(most), bottom = level_of(least);
+    const double base = fill_inside && has_others ? others_lo : least;
     const bool dark = top < 16.5 && (hi + 1 >= 16 * holds || (hi > 0 && most <= 0));
-    const bool white = lo < 0 && least >= 0 && bottom > 239.5;
-    const bool flat = top - bottom < 2;
-    if ((!clipped && !fill_squeezes && !dark && !white && !flat) || told.exchange(true)) return;
+    const bool white = lo < 0 && base >= 0 && level_of(base) > 239.5;
+    const bool flat = top - bottom < 2 && span > 64 * std::max(std::fabs(least), std::fabs(most));
+    if ((!clipped && !dark && !white && !flat) || told.exchange(true)) return;
     // What the warning shows: whole numbers as they are (a 32-bit count too), others in 7
     // significant digits (a float32's; a bound off by a digit there reads as the same level).
     auto number_text = [](double v) {
@@ -564,12 +563,15 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
     };
     const std::string range = format_shortest(lo) + "," + format_shortest(hi);
     auto level = [](double t) { return std::to_string(std::lround(std::clamp(t, 0.0, 255.0))); };
-    const double fits_lo = fill_outside || fill_squeezes ? others_lo : least;
-    const double fits_hi = fill_outside || fill_squeezes ? others_hi : most;
+    const bool fill_said = fill_outside || (white && fill_inside && has_others);
+    const double fits_lo = fill_said ? others_lo : least;
+    const double fits_hi = fill_said ? others_hi : most;
     // A NoData tag marks a pixel whose every band holds it: the advice only where the fill is so.
     bool fill_in_every_band = true;
-    if (fill_outside || fill_squeezes)
+    if (fill_said)
         for (std::size_t p = 0; p < pixels && fill_in_every_band; ++p) {
+            if (!d.no_data_value_at.empty() && d.no_data_value_at[p]) continue;
+            if (!d.transparent_at.empty() && d.transparent_at[p]) continue;
             bool any = false, all = true;
             for (int b = 0; b < l.colour_bands(); ++b) {
                 const bool is_fill = at(p, b) == fill;
@@ -597,18 +599,16 @@ void warn_if_value_range_misfits(const std::string& path, const std::uint8_t* wi
         if (fill_outside)
             what += ", nearly all of them " + number_text(fill) + tag_advice +
                     "; a range stretched over it would squeeze the rest into a few levels";
-    } else if (fill_squeezes) {
-        what = "data.value_range " + range + " holds " + number_text(fill) + tag_advice +
-               "; its other samples, " + number_text(others_lo) + ".." + number_text(others_hi) +
-               ", read as only " + level(level_of(others_lo)) + ".." + level(level_of(others_hi)) +
-               " of 255";
     } else if (dark) {
         what = "its samples reach only " + number_text(most) + ", which data.value_range " + range +
                " reads as " + level(top) +
                " of 255: the images are nearly black, their detail in a few levels";
     } else if (white) {
-        what = "its samples start at " + number_text(least) + ", which data.value_range " + range +
-               " reads as " + level(bottom) +
+        what = (fill_said ? "its samples other than " + number_text(fill) + " (" +
+                                std::to_string(at_least) + " of them" + tag_advice + ") start at "
+                          : std::string("its samples start at ")) +
+               number_text(base) + ", which data.value_range " + range + " reads as " +
+               level(level_of(base)) +
                " of 255: the images are nearly white, their detail in a few levels";
     } else {
         what = "its samples span " + number_text(least) + ".." + number_text(most) +

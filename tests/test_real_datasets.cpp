@@ -2137,6 +2137,89 @@ TEST(RealDatasets, FloatingPointReflectanceTrainsThroughARangeAndItsNanIsNoData)
     EXPECT_MESSAGE_HAS(mixed.output, "holds floating-point samples, but " + counts + " integers");
 }
 
+// The value-range warning on data unlike a good range's, each case its own process (the warning
+// is said once a process): clipping on both sides says both; reflectance under -100..100 reads
+// flat; an even tile in a fitting range is no misfit; a fill inside a range stretched over it is
+// named with the nearly white rest; a 12-bit scene with many zeros inside the range and an
+// untagged 65535 fill above it names the fill, not the zeros.
+TEST(RealDatasets, ValueRangeMisfitsAreSaidForWhatTheyAre) {
+    const std::string root = test::temp_dir("real_range_misfits");
+    struct Case {
+        std::string name;
+        int bits;  // 32: float32; 16: uint16
+        std::function<double(int)> value;
+        std::string range;
+        std::vector<std::string> said;  // empty: nothing said
+        std::vector<std::string> not_said;
+    };
+    const std::vector<Case> cases = {
+        {"both",
+         32,
+         [](int i) { return i < 16   ? -1.0
+                            : i < 32 ? 2.0
+                                     : 0.01 * i; },
+         "0,1",
+         {"read as 0 (black) below it and 255 (white) above it"},
+         {}},
+        {"flat",
+         32,
+         [](int i) { return 0.02 + 0.004 * i; },
+         "-100,100",
+         {"which data.value_range -100,100 reads as 128..128 of 255: the images are one flat "
+          "colour"},
+         {}},
+        {"even", 32, [](int i) { return 1000.0 + (i % 31); }, "0,4095", {}, {}},
+        {"inside",
+         32,
+         [](int i) { return i < 24 ? -9999.0 : 0.02 + 0.004 * i; },
+         "-9999,0.4",
+         {"its samples other than -9999 (24 of them: a fill", "nearly white",
+          "--value-range 0.116,0.272"},
+         {}},
+        {"zeros",
+         16,
+         [](int i) { return i < 19   ? 0.0
+                            : i < 32 ? 65535.0
+                                     : 100.0 + 100 * (i - 32); },
+         "0,4095",
+         {"nearly all of them 65535", "gdal_edit.py -a_nodata 65535"},
+         {"nearly all of them 0"}}};
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        const std::string dir = root + "/" + c.name;
+        fs::create_directories(dir + "/images");
+        fs::create_directories(dir + "/masks");
+        std::ofstream(dir + "/dataset.toml")
+            << "[classes]\nnames = [\"a\", \"b\"]\n[mask]\nencoding = \"index\"\n";
+        std::vector<std::uint8_t> bytes(64 * static_cast<std::size_t>(c.bits / 8));
+        for (int i = 0; i < 64; ++i) {
+            if (c.bits == 32) {
+                const float f = static_cast<float>(c.value(i));
+                std::memcpy(&bytes[4 * static_cast<std::size_t>(i)], &f, 4);
+            } else {
+                const auto u = static_cast<std::uint16_t>(c.value(i));
+                std::memcpy(&bytes[2 * static_cast<std::size_t>(i)], &u, 2);
+            }
+        }
+        test::TiffSpec s{.width = 8, .height = 8, .spp = 1, .bps = c.bits};
+        s.photometric = PHOTOMETRIC_MINISBLACK;
+        if (c.bits == 32) s.sample_format = SAMPLEFORMAT_IEEEFP;
+        test::write_raw_tiff(dir + "/images/x.tif", s, bytes);
+        LabelMap mask(8, 8, 0);
+        write_png_gray(dir + "/masks/x.png", mask);
+        const test::CommandResult r =
+            test::run_pfce("data stats " + dir + " --value-range " + c.range);
+        ASSERT_EQ(r.status, 0) << r.output;
+        for (const std::string& t : c.said) EXPECT_MESSAGE_HAS(r.output, t);
+        for (const std::string& t : c.not_said)
+            EXPECT_EQ(r.output.find(t), std::string::npos) << r.output;
+        if (c.said.empty()) {
+            EXPECT_EQ(r.output.find("of 255"), std::string::npos) << r.output;
+            EXPECT_EQ(r.output.find("outside data.value_range"), std::string::npos) << r.output;
+        }
+    }
+}
+
 // A dataset.toml's [image] says once how its images are read: every command that opens the
 // dataset fresh reads them so without --bands or --value-range (a 16-bit 5-band dataset needed
 // both on each command), records what it read, and a flag typed still wins.
