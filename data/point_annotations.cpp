@@ -459,33 +459,48 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
     }
     // A point on a pixel without data (NaN, a NoData value, transparent: outside the scene) would
     // label what training leaves out, and sample draws none there: left out and said, the
-    // images with points decoded to find them.
-    std::size_t first_no_data = pf.points.size(), first_no_data_image = 0;
+    // images with points decoded to find them (a point kept on an overlapping image with data
+    // is placed).
+    std::vector<bool> kept_somewhere(pf.points.size(), false);
+    std::vector<std::size_t> dropped_on(pf.points.size(), 0);  // an image it was left out on
     for (std::size_t i = 0; i < n; ++i) {
         if (labels[i].empty()) continue;
         std::vector<std::uint8_t> nodata;
         ds.read_image_and_no_data(i, nodata);
-        if (nodata.empty()) continue;
         auto& l = labels[i];
-        for (const auto& e : l)
-            if (nodata[static_cast<std::size_t>(std::get<0>(e))] &&
-                std::get<2>(e) < first_no_data) {
-                first_no_data = std::get<2>(e);
-                first_no_data_image = i;
-            }
-        const auto kept = std::remove_if(l.begin(), l.end(), [&](const auto& e) {
-            return nodata[static_cast<std::size_t>(std::get<0>(e))] != 0;
-        });
-        r.on_no_data += static_cast<std::size_t>(l.end() - kept);
-        l.erase(kept, l.end());
+        if (!nodata.empty()) {
+            const auto gone = std::remove_if(l.begin(), l.end(), [&](const auto& e) {
+                const bool none = nodata[static_cast<std::size_t>(std::get<0>(e))] != 0;
+                if (none) dropped_on[std::get<2>(e)] = i;
+                return none;
+            });
+            l.erase(gone, l.end());
+        }
+        for (const auto& e : l) kept_somewhere[std::get<2>(e)] = true;
     }
+    std::size_t first_no_data = pf.points.size();
+    for (std::size_t p = 0; p < pf.points.size(); ++p)
+        if (placed[p] && !kept_somewhere[p]) {
+            ++r.on_no_data;
+            first_no_data = std::min(first_no_data, p);
+        }
+    r.placed =
+        static_cast<std::size_t>(std::count(kept_somewhere.begin(), kept_somewhere.end(), true));
     if (r.on_no_data > 0) {
         const LabelPoint& p = pf.points[first_no_data];
+        if (r.placed == 0)
+            PFCE_THROW(InputError, "every one of the ", r.points - r.outside, " points of ", file,
+                       " on an image of ", ds.root(),
+                       " lies on a pixel without data (transparent, a NoData value, or NaN: "
+                       "outside the scene), e.g. ",
+                       p.where, " at (", p.x, ", ", p.y, ") on ",
+                       ds.sample(dropped_on[first_no_data]).image_path,
+                       ": are the images' NoData values, or the points, where they should be?");
         log_warn(r.on_no_data, " of the ", r.points, " points of ", file,
                  " lie on pixels without data (transparent, a NoData value, or NaN: outside the "
                  "scene) and are left out, as training would leave them (e.g. ",
                  p.where, " at (", p.x, ", ", p.y, ") on ",
-                 ds.sample(first_no_data_image).image_path, ")");
+                 ds.sample(dropped_on[first_no_data]).image_path, ")");
     }
     // Two points on one pixel: of one class, counted once; of two, a contradiction to settle.
     // A point counts as a duplicate once, however many overlapping images it lies on.
