@@ -1139,11 +1139,23 @@ TEST(Trainer, BestCheckpointCanFollowOneClassIou) {
             highest = e;
     EXPECT_EQ(r.best_epoch, static_cast<int>(highest) + 1);
     EXPECT_EQ(r.best_value, lines[highest]["val_iou"][1].get<double>());
-    // Resumed with more epochs, the record agrees with metrics.jsonl.
+    // Resumed with more epochs, the record agrees with metrics.jsonl; its class's entry of
+    // val_iou at the best epoch is what the check reads (another value there: another run's).
     Config more = c;
     more.run.epochs = 5;
     TrainOptions o = quiet_options();
     o.resume = true;
+    const std::string metrics_path = c.run.out + "/metrics.jsonl";
+    const std::string metrics = read_whole_file(metrics_path);
+    std::string forged;
+    for (nlohmann::json line : lines) {
+        if (line["epoch"] == r.best_epoch) line["val_iou"][1] = 0.123456;
+        forged += line.dump() + "\n";
+    }
+    write_file_atomically(metrics_path, forged);
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { train_unet(*b, more, in, o); }),
+                       "its metrics.jsonl has 0.123456 there");
+    write_file_atomically(metrics_path, metrics);
     EXPECT_NO_THROW(train_unet(*b, more, in, o));
 
     Config typo = small_config(test::temp_dir("trainer_best_typo") + "/run");

@@ -112,18 +112,18 @@ bool any_labelled_pixel(const std::vector<SampleData>& samples) {
 
 // Whether a dense mask of `samples` labels a pixel: else their mIoU is undefined (images without
 // masks, trained on their points), and val_miou can pick no checkpoint nor drive a schedule.
+bool any_dense_pixel(const std::vector<SampleData>& samples) {
+    for (const SampleData& s : samples)
+        for (const std::uint8_t v : s.dense.labels)
+            if (v != kUnlabelled) return true;
+    return false;
+}
+
 // Whether a dense mask of `samples` labels a pixel `c`.
 bool any_dense_pixel_of(const std::vector<SampleData>& samples, int c) {
     for (const SampleData& s : samples)
         for (const std::uint8_t v : s.dense.labels)
             if (v == c) return true;
-    return false;
-}
-
-bool any_dense_pixel(const std::vector<SampleData>& samples) {
-    for (const SampleData& s : samples)
-        for (const std::uint8_t v : s.dense.labels)
-            if (v != kUnlabelled) return true;
     return false;
 }
 
@@ -744,6 +744,17 @@ class TrainingRun {
         st_ = state_from_json(ck.meta.at("state"), sched_);
         if (st_.best_epoch == 0) st_.best_value = worst_value();
         refuse_checkpoint_of_another_run(ck.meta.at("state"));
+        // The best so far is a value of the metric the checkpoint followed: one of another (the
+        // validation labels gained or lost the class val_iou:CLASS follows, or any dense pixel)
+        // is no value of this one to compare with, so the best starts over, said.
+        if (const std::string was = ck.meta.at("state").value("best_metric", std::string());
+            !was.empty() && was != best_name_ && st_.best_epoch > 0) {
+            log_warn(result_.best_checkpoint, " followed ", was, " up to epoch ", st_.epoch,
+                     " (its best, epoch ", st_.best_epoch, "); from this resume on it follows ",
+                     best_name_, ", and the first epoch now run starts its best over");
+            st_.best_epoch = 0;
+            st_.best_value = worst_value();
+        }
         reconcile_best_checkpoint(ck);
         opt_.set_steps_taken(st_.global_step);
         trim_metrics(result_.metrics_path, st_.epoch);
@@ -1291,9 +1302,9 @@ class TrainingRun {
             told_best_class_undefined_ = true;
             log_warn("epoch ", st_.epoch + 1, ": ",
                      in_.class_names[static_cast<std::size_t>(best_class_)],
-                     " was predicted nowhere in the validation images, so its IoU is undefined "
-                     "this epoch: best.ckpt follows ",
-                     best_name_, " only in epochs where it is defined");
+                     " has no validation IoU this epoch (no pixel of it scored): best.ckpt "
+                     "follows ",
+                     best_name_, " only in epochs where it has one");
         }
         const bool improved = std::isfinite(candidate) &&
                               (best_max_ ? candidate > st_.best_value : candidate < st_.best_value);
