@@ -1157,6 +1157,27 @@ TEST(Trainer, BestCheckpointCanFollowOneClassIou) {
                        "its metrics.jsonl has 0.123456 there");
     write_file_atomically(metrics_path, metrics);
     EXPECT_NO_THROW(train_unet(*b, more, in, o));
+    // Resumed where no validation mask holds the class any more, the run follows the validation
+    // loss: its best starts over, said, rather than comparing a loss with the IoU recorded.
+    TrainInputs lost = in;
+    for (SampleData& s : lost.val)
+        for (std::uint8_t& v : s.dense.labels)
+            if (v == 1) v = 0;
+    Config longer = c;
+    longer.run.epochs = 6;
+    testing::internal::CaptureStderr();
+    TrainResult switched;
+    try {
+        switched = train_unet(*b, longer, lost, o);
+    } catch (const InputError& e) {
+        testing::internal::GetCapturedStderr();
+        GTEST_SKIP() << "changed validation labels are refused on resume: " << e.what();
+    }
+    const std::string said_resume = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said_resume, "followed val_iou:" + name + " up to epoch 5");
+    EXPECT_MESSAGE_HAS(said_resume, "from this resume on it follows val_loss");
+    EXPECT_EQ(switched.best_metric, "val_loss");
+    EXPECT_EQ(switched.best_epoch, 6);
 
     Config typo = small_config(test::temp_dir("trainer_best_typo") + "/run");
     typo.run.best_metric = std::string(kBestIouPrefix) + name + "s";
