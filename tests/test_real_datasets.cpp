@@ -2082,6 +2082,7 @@ TEST(RealDatasets, FloatingPointReflectanceTrainsThroughARangeAndItsNanIsNoData)
                        "3 bands of 32 bits (floating point), read as RGB, values "
                        "0..0.3 scaled to 0..255");
     EXPECT_MESSAGE_HAS(stats.output, std::to_string(nan_pixels) + " image pixels in ");
+    EXPECT_EQ(stats.output.find("no pixel with data at all"), std::string::npos) << stats.output;
 
     const std::string run = root + "/run";
     const test::CommandResult t = test::run_pfce(
@@ -2126,6 +2127,26 @@ TEST(RealDatasets, FloatingPointReflectanceTrainsThroughARangeAndItsNanIsNoData)
     EXPECT_MESSAGE_HAS(pts.output, "1 on a pixel without data, left out");
     EXPECT_EQ(read_gray(root + "/imported/" + fd.ids[0] + ".png").labels[1 * pred.width + 3], 255);
 
+    // An image all NaN (outside the scene) trains and scores nothing: said, not counted as gray.
+    {
+        const LabelMap& lab3 = fd.dense[3];
+        std::vector<float> all_nan(static_cast<std::size_t>(lab3.width) * lab3.height * 3,
+                                   std::numeric_limits<float>::quiet_NaN());
+        std::vector<std::uint8_t> nan_bytes(all_nan.size() * 4);
+        std::memcpy(nan_bytes.data(), all_nan.data(), nan_bytes.size());
+        test::TiffSpec s{.width = lab3.width, .height = lab3.height, .spp = 3, .bps = 32};
+        s.sample_format = SAMPLEFORMAT_IEEEFP;
+        const std::string path = root + "/data/images/" + fd.ids[3] + ".tif";
+        const std::string kept = read_whole_file(path);
+        test::write_raw_tiff(path, s, nan_bytes);
+        const test::CommandResult empty =
+            test::run_pfce("data stats " + fd.root + " --value-range 0,0.3 --json");
+        ASSERT_EQ(empty.status, 0) << empty.output;
+        EXPECT_MESSAGE_HAS(empty.output, "1 of the " + std::to_string(fd.ids.size()) +
+                                             " images has no pixel with data at all (first " +
+                                             fd.ids[3] + ")");
+        write_file_atomically(path, kept);
+    }
     // One range cannot read floats beside integers: refused, naming one of each.
     const std::string counts = root + "/data/images/" + fd.ids[1] + ".tif";
     const LabelMap& lab1 = fd.dense[1];

@@ -405,13 +405,17 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
     std::mutex no_data_mutex;
     std::int64_t no_data_pixels = 0;
     std::size_t no_data_images = 0;
+    // Images without a pixel with data (all NaN, all transparent): they train and score nothing.
+    std::size_t empty_images = 0, first_empty = ds.size();
     std::vector<std::int64_t> no_data_labelled(256, 0);
     const Counts c = count_masks(
         ds.size(), "stats",
         [&](std::size_t i) {
             std::vector<std::uint8_t> nodata;
             const RgbImage image = ds.read_image_and_no_data(i, nodata);
-            if (image_gray(image)) ++gray;
+            const bool empty = !nodata.empty() && std::find(nodata.begin(), nodata.end(),
+                                                            std::uint8_t{0}) == nodata.end();
+            if (image_gray(image) && !empty) ++gray;  // its stored colours mean nothing
             LabelMap mask = ds.read_mask(i);
             if (image.width != mask.width || image.height != mask.height)
                 PFCE_THROW(InputError, ds.sample(i).image_path, " decodes to ", image.width, "x",
@@ -425,6 +429,10 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
                 const std::lock_guard<std::mutex> lock(no_data_mutex);
                 no_data_pixels += n;
                 no_data_images += n > 0;
+                if (empty) {
+                    ++empty_images;
+                    first_empty = std::min(first_empty, i);
+                }
                 for (int v = 0; v < 255; ++v) no_data_labelled[v] += labelled[v];
             }
             return mask;
@@ -447,6 +455,12 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
                      : std::string("none labelled in the masks"),
                  ": training and evaluation leave them out (unlabelled), as predict leaves them "
                  "without a class");
+        if (empty_images > 0)
+            log_warn(empty_images, " of the ", ds.size(),
+                     empty_images == 1 ? " images has" : " images have",
+                     " no pixel with data at all (first ", ds.sample(first_empty).id,
+                     "): they train and score nothing (an image outside the scene, or a NoData "
+                     "value or range that marks every pixel?)");
     }
     std::int64_t all = 0;
     for (int v = 0; v < 256; ++v) all += c.per_label[v];
@@ -458,7 +472,8 @@ void run_stats(const std::string& dir, const DatasetFlags& flags, bool json) {
         j["count"] = ds.size();
         j["images"] = image_reading_text(ds);
         j["gray_images"] = gray.load();
-        j["no_data_pixels"] = no_data_pixels;  // left out of training and evaluation
+        j["no_data_pixels"] = no_data_pixels;     // left out of training and evaluation
+        j["images_without_data"] = empty_images;  // no pixel with data at all
         j["georeferenced_images"] = place.georeferenced;
         j["ground_pixel_size"] = place.georeferenced > 0 ? nlohmann::json{{"min", place.smallest},
                                                                           {"max", place.largest},
