@@ -2145,6 +2145,13 @@ TEST(RealDatasets, FloatingPointReflectanceTrainsThroughARangeAndItsNanIsNoData)
         EXPECT_MESSAGE_HAS(empty.output, "1 of the " + std::to_string(fd.ids.size()) +
                                              " images has no pixel with data at all (first " +
                                              fd.ids[3] + ")");
+        // predict leaves it without a class and says it has no confidence to average.
+        const test::CommandResult none =
+            test::run_pfce("predict --checkpoint " + run + "/last.ckpt --input " + path +
+                           " --out " + root + "/none.png --no-overlay --confidence");
+        ASSERT_EQ(none.status, 0) << none.output;
+        EXPECT_MESSAGE_HAS(none.output, "no pixel with data, so no confidence");
+        for (const std::uint8_t v : read_gray(root + "/none.png").labels) ASSERT_EQ(v, 255);
         write_file_atomically(path, kept);
     }
     // One range cannot read floats beside integers: refused, naming one of each.

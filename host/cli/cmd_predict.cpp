@@ -711,12 +711,16 @@ void run_predict(const PredictArgs& a) {
                     sum += confidence.labels[i];
                     below += confidence.labels[i] < unsure_below;
                 }
-                const double n = std::max(1.0, static_cast<double>(confidence.labels.size()) -
-                                                   static_cast<double>(no_data));
-                about = "; confidence mean " +
-                        format_fixed(static_cast<double>(sum) / (255.0 * n), 2) + ", " +
-                        format_fixed(100.0 * static_cast<double>(below) / n, 1) +
-                        "% of pixels below " + unsure_text;
+                const double with_data =
+                    static_cast<double>(confidence.labels.size()) - static_cast<double>(no_data);
+                const double n = std::max(1.0, with_data);
+                // An image without a pixel with data (all NaN) has no confidence to average.
+                about = with_data <= 0
+                            ? std::string("; no pixel with data, so no confidence")
+                            : "; confidence mean " +
+                                  format_fixed(static_cast<double>(sum) / (255.0 * n), 2) + ", " +
+                                  format_fixed(100.0 * static_cast<double>(below) / n, 1) +
+                                  "% of pixels below " + unsure_text;
                 unsure += below;
             }
             if (!j.probabilities.empty()) {  // a TIFF, whatever the mask's format: a band a class
