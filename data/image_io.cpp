@@ -181,6 +181,16 @@ void refuse_alpha_of_wide_samples(const std::string& path, int bits, int format)
 
 }  // namespace detail
 
+void check_decoded_size(const std::string& path, const std::string& what, std::int64_t w,
+                        std::int64_t h, int bands, int bits, std::int64_t max_pixels) {
+    const int bytes = bits <= 8 ? 1 : bits / 8;
+    const std::int64_t decoded = w * h * bands * bytes;
+    if (max_pixels > 0 && (bands > 3 || bytes > 2) && decoded > max_pixels * 16)
+        PFCE_THROW(InputError, path, ": ", what, " of ", bands, " bands of ", bits,
+                   " bits decodes to ", decoded, " bytes, above the limit of ", max_pixels * 16,
+                   " (16 bytes per pixel of max_pixels; raise --max-pixels)");
+}
+
 std::string sample_kind(int bits, int format) {
     return std::to_string(bits) + "-bit" +
            (format == 2   ? " signed"

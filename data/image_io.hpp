@@ -84,6 +84,12 @@ struct ImageChoice {
 // InputError naming the file says why anything else is refused.
 void check_sample_layout(const std::string& path, int bits_per_sample, int channels,
                          const ImageChoice& choice = {}, int sample_format = 1);
+// Every band of a file is decoded before data.bands picks from it, so the pixel limit alone does
+// not bound the memory of a file of many bands or wide samples: 16 bytes a pixel of `max_pixels`
+// do (eight 16-bit bands, four 32-bit ones, two 64-bit ones). An InputError for a w x h window of
+// `bands` bands of `bits` bits (as decoded) past it; `what` names the window ("a 100x80 window").
+void check_decoded_size(const std::string& path, const std::string& what, std::int64_t w,
+                        std::int64_t h, int bands, int bits, std::int64_t max_pixels);
 // Its first check alone: a sample type pfce reads at all, with or without a range (complex and
 // 16-bit floating-point samples are not), before a command says which range it reads with.
 void check_sample_type(const std::string& path, int bits_per_sample, int sample_format);

@@ -965,15 +965,9 @@ DecodedSamples read_tiff(const std::string& path, Window win, std::int64_t max_p
     check_supported(path, l, choice);
     win = resolve_window(path, win, static_cast<int>(l.width), static_cast<int>(l.height),
                          max_pixels);
-    // Every band is decoded before the picks are taken, so the pixel limit alone does not bound
-    // the memory of a file of many bands or wide samples: 16 bytes a pixel do (eight 16-bit
-    // bands, four 32-bit ones, two 64-bit ones).
+    check_decoded_size(path, "a " + std::to_string(win.w) + "x" + std::to_string(win.h) + " window",
+                       win.w, win.h, l.spp, l.decoded_bits(), max_pixels);
     const int sample_bytes = l.sample_bytes();
-    const std::int64_t decoded = static_cast<std::int64_t>(win.w) * win.h * l.spp * sample_bytes;
-    if (max_pixels > 0 && (l.spp > 3 || sample_bytes > 2) && decoded > max_pixels * 16)
-        PFCE_THROW(InputError, path, ": a ", win.w, "x", win.h, " window of ", l.spp, " bands of ",
-                   l.bps, " bits decodes to ", decoded, " bytes, above the limit of ",
-                   max_pixels * 16, " (16 bytes per pixel of max_pixels; raise --max-pixels)");
 
     DecodedSamples d = window_samples(win, l.spp);
     // Samples data.value_range scales are decoded beside the 8-bit ones they become.

@@ -215,15 +215,11 @@ void check_inputs_before_writing(const std::vector<Job>& jobs, const PredictArgs
                            ")");
             // Decoding's own guard, for many bands or wide samples (read_tiff's): said here,
             // before any output, not when its turn comes.
-            const int file_bands = info.channels + (info.alpha ? 1 : 0);
-            const int sample_bytes = info.bits_per_sample <= 8 ? 1 : info.bits_per_sample / 8;
-            const std::int64_t decoded_bytes = pixels * file_bands * sample_bytes;
-            if ((file_bands > 3 || sample_bytes > 2) && decoded_bytes > max_pixels * 16)
-                PFCE_THROW(InputError, j.input, ": its ", info.width, "x", info.height,
-                           " pixels of ", file_bands, " bands of ", info.bits_per_sample,
-                           " bits decode to ", decoded_bytes, " bytes, above the limit of ",
-                           max_pixels * 16,
-                           " (16 bytes per pixel of max_pixels; raise --max-pixels)");
+            check_decoded_size(
+                j.input,
+                "its " + std::to_string(info.width) + "x" + std::to_string(info.height) + " pixels",
+                info.width, info.height, info.channels + (info.alpha ? 1 : 0), info.bits_per_sample,
+                max_pixels);
             // Past the machine's memory even so (--max-pixels raised): refused before it decodes
             // for a minute and dies of bad_alloc, or is killed without a word (scale probe). With
             // swap, a quarter more is allowed, as for training.
