@@ -307,6 +307,8 @@ TEST(Config, BandsAndTileImageRoundTrip) {
         Config b;
         apply_flag_text(b, *find_config_key("run.best_metric"), typed);
         EXPECT_EQ(b.run.best_metric, read);
+        apply_flag_text(b, *find_config_key("schedule.plateau_metric"), typed);
+        EXPECT_EQ(b.schedule.plateau_metric, read);
     }
     // Signed and floating-point samples: backscatter in dB, reflectance as 0..1.
     for (const auto& [text, want] : {std::pair{"-25,0", std::vector<double>{-25, 0}},

@@ -1116,6 +1116,115 @@ TEST(Trainer, AnEarlierCheckpointPutBackIsSaidOnce) {
     EXPECT_EQ(r.epochs_completed, 3);
     EXPECT_EQ(read_metrics(c.run.out + "/metrics.jsonl").size(), 3u);
 }
+// schedule.plateau_metric = "val_iou:CLASS": a plateau schedule watches that class's validation
+// IoU (higher is better) as best.ckpt may; a class no validation mask holds falls back to the
+// validation loss, said; a class the dataset lacks is refused before training.
+TEST(Trainer, PlateauScheduleCanWatchOneClassIou) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, true);
+    ASSERT_GE(in.class_names.size(), 2u);
+    const std::string name = in.class_names[1];
+    Config c = small_config(test::temp_dir("trainer_plateau_class") + "/run");
+    c.run.epochs = 6;
+    c.schedule.name = "plateau";
+    c.schedule.plateau_metric = std::string(kBestIouPrefix) + name;
+    c.schedule.plateau_patience = 0;
+    c.schedule.plateau_threshold = 0;
+    c.schedule.plateau_factor = 0.5;
+    validate(c, "x");
+    const TrainResult r = train_unet(*b, c, in, quiet_options());
+    const auto lines = read_metrics(r.metrics_path);
+    ASSERT_EQ(lines.size(), 6u);
+    // Replayed: an epoch whose class IoU does not beat the best so far halves the next epoch's
+    // lr (patience 0); the validation loss would have decided otherwise somewhere.
+    double best_iou = -1, best_loss = 1e300;
+    bool loss_differs = false;
+    for (std::size_t e = 0; e + 1 < lines.size(); ++e) {
+        const double iou = lines[e]["val_iou"][1].get<double>();
+        const double loss = lines[e]["val_loss"].get<double>();
+        const bool better = iou > best_iou;
+        loss_differs = loss_differs || better != (loss < best_loss);
+        best_iou = std::max(best_iou, iou);
+        best_loss = std::min(best_loss, loss);
+        EXPECT_DOUBLE_EQ(lines[e + 1]["lr"].get<double>(),
+                         lines[e]["lr"].get<double>() * (better ? 1.0 : 0.5))
+            << "epoch " << e + 2 << ": " << lines[e].dump();
+    }
+    if (!loss_differs) std::printf("note: the validation loss made the same decisions here\n");
+
+    // Resumed where no validation mask holds the class any more, the plateau watches the
+    // validation loss: its best and patience start over, said, rather than comparing a loss with
+    // the IoU it kept.
+    TrainInputs lost = in;
+    for (SampleData& s : lost.val)
+        for (std::uint8_t& v : s.dense.labels)
+            if (v == 1) v = 0;
+    Config longer = c;
+    longer.run.epochs = 7;
+    TrainOptions resume = quiet_options();
+    resume.resume = true;
+    testing::internal::CaptureStderr();
+    train_unet(*b, longer, lost, resume);
+    const std::string said_resume = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said_resume, "the plateau schedule watched val_iou:" + name +
+                                        " up to epoch 6; from this resume on it watches "
+                                        "val_loss: its best and patience start over");
+    // The lr stays: epoch 7 runs at what epoch 6 decided under the old watch.
+    const auto resumed = read_metrics(r.metrics_path);
+    ASSERT_EQ(resumed.size(), 7u);
+    EXPECT_DOUBLE_EQ(resumed[6]["lr"].get<double>(),
+                     lines[5]["lr"].get<double>() *
+                         (lines[5]["val_iou"][1].get<double>() > best_iou ? 1.0 : 0.5));
+
+    // No validation mask holds the class: the validation loss instead, said.
+    TrainInputs no_class = in;
+    for (SampleData& s : no_class.val)
+        for (std::uint8_t& v : s.dense.labels)
+            if (v == 1) v = 0;
+    Config absent = c;
+    absent.run.out = test::temp_dir("trainer_plateau_absent") + "/run";
+    absent.run.epochs = 2;
+    testing::internal::CaptureStderr();
+    train_unet(*b, absent, no_class, quiet_options());
+    const std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(said, "no validation mask labels a pixel of " + name);
+    EXPECT_MESSAGE_HAS(
+        said, "the plateau schedule follows the validation loss instead of val_iou:" + name);
+    // best.ckpt following the same class: one line says both.
+    absent.run.best_metric = c.schedule.plateau_metric;
+    absent.run.out = test::temp_dir("trainer_plateau_absent_both") + "/run";
+    testing::internal::CaptureStderr();
+    train_unet(*b, absent, no_class, quiet_options());
+    const std::string both = testing::internal::GetCapturedStderr();
+    EXPECT_MESSAGE_HAS(both,
+                       "best.ckpt and the plateau schedule follow the validation loss "
+                       "instead of val_iou:" +
+                           name);
+    EXPECT_EQ(both.find("no validation mask labels"), both.rfind("no validation mask labels"))
+        << both;
+
+    Config typo = c;
+    typo.run.out = test::temp_dir("trainer_plateau_typo") + "/run";
+    typo.schedule.plateau_metric = std::string(kBestIouPrefix) + name + "s";
+    EXPECT_MESSAGE_HAS(
+        test::input_error_message([&] { train_unet(*b, typo, in, quiet_options()); }),
+        "schedule.plateau_metric = \"val_iou:" + name + "s\": the dataset has no class");
+    const std::string early = test::input_error_message([&] {
+        validate_for_classes(typo, in.class_names, "ds",
+                             [](const std::vector<std::string>&) { return std::string("x.toml"); });
+    });
+    EXPECT_MESSAGE_HAS(early, "x.toml: schedule.plateau_metric = \"val_iou:" + name + "s\"");
+    EXPECT_MESSAGE_HAS(early, "did you mean val_iou:" + name + "?");
+    // Another schedule ignores it (config_unused says so): its class is not looked for.
+    typo.schedule.name = "constant";
+    EXPECT_NO_THROW(validate_for_classes(typo, in.class_names, "ds",
+                                         [](const auto&) { return std::string("x.toml"); }));
+    typo.schedule.plateau_metric = "val_accuracy";
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { validate(typo, "x"); }),
+                       "schedule.plateau_metric = \"val_accuracy\": expected the metric watched: "
+                       "val_loss, val_miou, or val_iou:CLASS");
+}
+
 // run.best_metric = "val_iou:CLASS" keeps the epoch of that class's highest validation IoU (for a
 // building-extraction dataset the background's IoU makes the mIoU follow it little); a class the
 // dataset lacks is refused before training, naming the classes and the nearest; resume checks the

@@ -225,7 +225,8 @@ inline constexpr double kMinLr = 1e-10;
 inline constexpr double kMinClip = 1e-6;
 inline constexpr double kMaxAdamWeightDecay = 1000.0;  // adam, adam_l2 (an L2 term)
 inline constexpr double kMinAdamEps = 1e-30;
-// run.best_metric = "val_iou:CLASS": best.ckpt follows that class's validation IoU.
+// run.best_metric = "val_iou:CLASS": best.ckpt follows that class's validation IoU (and
+// schedule.plateau_metric, a plateau schedule).
 inline constexpr const char* kBestIouPrefix = "val_iou:";
 
 // Ranges, names and cross-key rules (warm-up within the run, min_lr below lr, split fractions);

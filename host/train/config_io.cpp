@@ -78,7 +78,7 @@ void assign(Config& c, const ConfigKey& k, const json& value, const std::string&
                        "\": expected one of ", join(k.choices));
         k.set(c, json(*it));
     }
-    if (k.dotted() == "run.best_metric") {
+    if (k.dotted() == "run.best_metric" || k.dotted() == "schedule.plateau_metric") {
         // val_loss, val_miou and val_iou: in any case, as a choice is read (a config that said
         // VAL_MIOU was read so); the class after the colon as the dataset names it.
         const std::string got = k.get(c).get<std::string>();
@@ -519,7 +519,8 @@ ScheduleConfig schedule_config(const Config& c, std::int64_t batches_per_epoch) 
     out.total_steps =
         std::max<std::int64_t>(1, static_cast<std::int64_t>(c.run.epochs) * batches_per_epoch);
     out.min_lr = s.min_lr;
-    out.plateau_max = s.plateau_metric == "val_miou";
+    out.plateau_max =
+        s.plateau_metric == "val_miou" || s.plateau_metric.rfind(kBestIouPrefix, 0) == 0;
     out.factor = s.plateau_factor;
     out.patience = s.plateau_patience;
     out.threshold = s.plateau_threshold;

@@ -427,8 +427,8 @@ std::vector<ConfigKey> build_keys() {
             "plateau: epochs after a decay before watching again")
             .legacy("plateau_cooldown"),
         key(s, &S::plateau_metric, "schedule", "plateau_metric", "--plateau-metric",
-            "plateau: the metric watched")
-            .choices({"val_loss", "val_miou"})
+            "plateau: the metric watched: val_loss, val_miou, or val_iou:CLASS (one class's "
+            "validation IoU, as --best takes it)")
             .legacy("plateau_metric"),
         // run
         key(r, &R::epochs, "run", "epochs", "--epochs",

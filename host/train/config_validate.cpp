@@ -42,6 +42,19 @@ template <typename V>
     PFCE_THROW(InputError, source(keys), ": ", key, " = ", os.str(), ": expected ", expected);
 }
 
+// run.best_metric and schedule.plateau_metric: a validation metric, or one class's IoU (the class
+// is the dataset's to know: validate_for_classes and the trainer check it is one).
+void check_metric_name(const ConfigKeySources& source, const char* key, const std::string& metric,
+                       const char* how) {
+    if (metric != "val_loss" && metric != "val_miou" &&
+        !(metric.rfind(kBestIouPrefix, 0) == 0 &&
+          metric.size() > std::string_view(kBestIouPrefix).size()))
+        bad(source, key, "\"" + metric + "\"",
+            std::string("the metric ") + how +
+                ": val_loss, val_miou, or val_iou:CLASS (one class's validation IoU, the class "
+                "by its name)");
+}
+
 // A bound as written in a message: 1, 10, 0.5.
 std::string format_number(double x) {
     std::ostringstream os;
@@ -310,6 +323,7 @@ void validate(const Config& c, const ConfigKeySources& source) {
             "in [0, 1) (the relative improvement that counts: 0.01 is 1%)");
     if (s.plateau_cooldown < 0)
         bad(source, "schedule.plateau_cooldown", s.plateau_cooldown, ">= 0");
+    check_metric_name(source, "schedule.plateau_metric", s.plateau_metric, "watched");
 
     const RunSettings& r = c.run;
     if (r.batch_size < 1 || r.batch_size > kMaxBatchSize)
@@ -320,13 +334,7 @@ void validate(const Config& c, const ConfigKeySources& source) {
     const std::string& dev = r.device;
     if (!read_device_name(dev)) bad(source, "run.device", dev, "auto, cpu, cuda or cuda:N");
     if (r.out.empty()) bad(source, "run.out", "\"\"", "a directory");
-    // The class of val_iou:CLASS is the dataset's to know: the trainer checks it is one.
-    if (r.best_metric != "val_loss" && r.best_metric != "val_miou" &&
-        !(r.best_metric.rfind(kBestIouPrefix, 0) == 0 &&
-          r.best_metric.size() > std::string_view(kBestIouPrefix).size()))
-        bad(source, "run.best_metric", "\"" + r.best_metric + "\"",
-            "val_loss, val_miou, or val_iou:CLASS (one class's validation IoU, the class by its "
-            "name)");
+    check_metric_name(source, "run.best_metric", r.best_metric, "followed");
     std::vector<KernelChoice> kernels;
     try {
         kernels = parse_kernel_choices(r.kernels);
@@ -373,11 +381,16 @@ void validate_for_classes(const Config& c, const std::vector<std::string>& class
                 " weights, one per class in the dataset's order (or none, or "
                 "\"auto\"): " +
                 classes);
-    if (c.run.best_metric.rfind(kBestIouPrefix, 0) == 0) {
-        const std::string name = c.run.best_metric.substr(std::string_view(kBestIouPrefix).size());
+    // A schedule other than plateau ignores plateau_metric (config_unused says so).
+    for (const auto& [key, metric] :
+         {std::pair{"run.best_metric", c.run.best_metric},
+          std::pair{"schedule.plateau_metric",
+                    c.schedule.name == "plateau" ? c.schedule.plateau_metric : std::string()}}) {
+        if (metric.rfind(kBestIouPrefix, 0) != 0) continue;
+        const std::string name = metric.substr(std::string_view(kBestIouPrefix).size());
         if (std::find(class_names.begin(), class_names.end(), name) == class_names.end()) {
             const std::string near = nearest_name(name, class_names);
-            bad(source, "run.best_metric", "\"" + c.run.best_metric + "\"",
+            bad(source, key, "\"" + metric + "\"",
                 "val_iou: and one of the dataset's classes: " + classes +
                     (near.empty() ? std::string() : "; did you mean val_iou:" + near + "?"));
         }

@@ -10,10 +10,12 @@
 namespace pfce {
 
 LrSchedule::LrSchedule(const ScheduleConfig& cfg)
-    : cfg_(cfg),
-      plateau_lr_(cfg.base_lr),
-      best_(cfg.plateau_max ? -std::numeric_limits<double>::infinity()
-                            : std::numeric_limits<double>::infinity()) {}
+    : cfg_(cfg), plateau_lr_(cfg.base_lr), best_(worst()) {}
+
+double LrSchedule::worst() const {
+    return cfg_.plateau_max ? -std::numeric_limits<double>::infinity()
+                            : std::numeric_limits<double>::infinity();
+}
 
 double LrSchedule::lr(std::int64_t step, int epoch) const {
     switch (cfg_.kind) {
@@ -72,6 +74,11 @@ bool LrSchedule::end_epoch(double metric) {
     return false;
 }
 
+void LrSchedule::restart_watch() {
+    best_ = worst();
+    num_bad_ = 0;
+}
+
 nlohmann::json LrSchedule::state() const {
     return {{"plateau_lr", plateau_lr_},
             {"best", std::isfinite(best_) ? nlohmann::json(best_) : nlohmann::json()},
@@ -81,9 +88,7 @@ nlohmann::json LrSchedule::state() const {
 
 void LrSchedule::load_state(const nlohmann::json& s) {
     plateau_lr_ = s.at("plateau_lr").get<double>();
-    best_ = s.at("best").is_null() ? (cfg_.plateau_max ? -std::numeric_limits<double>::infinity()
-                                                       : std::numeric_limits<double>::infinity())
-                                   : s.at("best").get<double>();
+    best_ = s.at("best").is_null() ? worst() : s.at("best").get<double>();
     num_bad_ = s.at("num_bad").get<int>();
     cooldown_counter_ = s.at("cooldown_counter").get<int>();
 }

@@ -48,10 +48,14 @@ class LrSchedule {
 
     const ScheduleConfig& config() const { return cfg_; }
     nlohmann::json state() const;
+    // plateau: forgets the best metric and the epochs without improvement (the lr and cooldown
+    // stay), for a resumed run that watches another metric than its checkpoint's.
+    void restart_watch();
     void load_state(const nlohmann::json& s);
 
   private:
     bool is_better(double a) const;
+    double worst() const;  // the best before any epoch: any finite metric beats it
 
     ScheduleConfig cfg_;
     double plateau_lr_;

@@ -21,6 +21,7 @@
 #include <optional>
 #include <sstream>
 #include <string_view>
+#include <tuple>
 
 #include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
@@ -64,16 +65,18 @@ json json_number(double x) {
     return std::isfinite(x) ? json(x) : json();
 }
 
-// The class of run.best_metric = "val_iou:CLASS" among the dataset's classes; an InputError naming
-// them (and the nearest to a typo) where it is none of them.
-int class_of_best_metric(const std::string& best, const std::vector<std::string>& class_names) {
+// The class of `key` = "val_iou:CLASS" (run.best_metric, schedule.plateau_metric) among the
+// dataset's classes; an InputError naming them (and the nearest to a typo) where it is none of
+// them.
+int class_of_iou_metric(const char* key, const std::string& best,
+                        const std::vector<std::string>& class_names) {
     const std::string name = best.substr(std::string_view(kBestIouPrefix).size());
     for (std::size_t c = 0; c < class_names.size(); ++c)
         if (class_names[c] == name) return static_cast<int>(c);
     std::string names;
     for (const std::string& n : class_names) names += (names.empty() ? "" : ", ") + n;
     const std::string near = nearest_name(name, class_names);
-    PFCE_THROW(InputError, "run.best_metric = \"", best, "\": the dataset has no class \"", name,
+    PFCE_THROW(InputError, key, " = \"", best, "\": the dataset has no class \"", name,
                "\" (expected val_iou: and one of its classes: ", names,
                near.empty() ? std::string() : "; did you mean val_iou:" + near + "?", ")");
 }
@@ -127,11 +130,45 @@ bool any_dense_pixel_of(const std::vector<SampleData>& samples, int c) {
     return false;
 }
 
-// The schedule of `cfg`; without a validation split to monitor (val_on false), plateau follows the
-// training loss, which falls as it improves, whatever plateau_metric names.
-ScheduleConfig monitored_schedule(const Config& cfg, std::int64_t batches_per_epoch, bool val_on) {
+// A validation metric a run follows (best.ckpt's, the plateau schedule's), after the fallbacks:
+// with no validation split, or one without a labelled pixel, the training loss whatever was
+// asked; val_miou or val_iou:CLASS without a dense mask to score (images trained on their
+// points), the validation loss on their labels; val_iou:CLASS of a class no validation mask holds
+// (its IoU is 0 or none whatever the model learns), the validation loss too. Each fallback is said
+// at the start.
+struct FollowedMetric {
+    std::string name;                // train_loss, val_loss, val_miou or val_iou:CLASS
+    int cls = -1;                    // val_iou:CLASS followed: the class
+    bool max = false;                // higher is better
+    bool class_not_in_val = false;   // val_iou:CLASS asked, no validation mask holds CLASS
+    bool no_dense_to_score = false;  // val_miou or val_iou:CLASS asked, no dense pixel to score
+    // Its value in an epoch: NaN where a class has no IoU (no pixel of it scored).
+    double of(const EvalResult& val, double monitored_loss) const {
+        return name == "val_miou" ? val.metrics.miou
+               : cls >= 0         ? val.metrics.iou[static_cast<std::size_t>(cls)]
+                                  : monitored_loss;
+    }
+};
+FollowedMetric followed_metric(const char* key, const std::string& asked, bool val_on,
+                               bool val_miou_on, const TrainInputs& in) {
+    FollowedMetric f;
+    const bool one_class = asked.rfind(kBestIouPrefix, 0) == 0;
+    const int cls = one_class ? class_of_iou_metric(key, asked, in.class_names) : -1;
+    f.no_dense_to_score = val_on && (asked == "val_miou" || one_class) && !val_miou_on;
+    f.class_not_in_val = one_class && val_on && val_miou_on && !any_dense_pixel_of(in.val, cls);
+    f.name = !val_on                                     ? std::string("train_loss")
+             : f.no_dense_to_score || f.class_not_in_val ? std::string("val_loss")
+                                                         : asked;
+    f.cls = f.name == asked ? cls : -1;
+    f.max = f.name == "val_miou" || f.cls >= 0;
+    return f;
+}
+
+// The schedule of `cfg`, its plateau watching what `watched` (followed_metric) names.
+ScheduleConfig monitored_schedule(const Config& cfg, std::int64_t batches_per_epoch,
+                                  bool higher_is_better) {
     ScheduleConfig s = schedule_config(cfg, batches_per_epoch);
-    if (!val_on) s.plateau_max = false;
+    s.plateau_max = higher_is_better;
     return s;
 }
 
@@ -406,9 +443,13 @@ class TrainingRun {
           val_miou_on_(val_on_ && any_dense_pixel(in.val)),
           loader_(backend, in.train, in.stats, train_loader_options(cfg, in.train.size())),
           bpe_(static_cast<std::int64_t>(loader_.batches_per_epoch())),
-          sched_(monitored_schedule(
-              cfg, std::max<std::int64_t>(bpe_, 1),
-              val_on_ && (val_miou_on_ || cfg.schedule.plateau_metric != "val_miou"))),
+          // Another schedule ignores plateau_metric (config_unused says so): its class is not
+          // looked for.
+          plateau_(cfg.schedule.name == "plateau"
+                       ? followed_metric("schedule.plateau_metric", cfg.schedule.plateau_metric,
+                                         val_on_, val_miou_on_, in)
+                       : FollowedMetric{}),
+          sched_(monitored_schedule(cfg, std::max<std::int64_t>(bpe_, 1), plateau_.max)),
           // Unset (auto): on for CUDA, off on the CPU, which records no graphs. Asked for there,
           // that is said here, before training, so its try (from the second step) says nothing
           // more.
@@ -429,29 +470,13 @@ class TrainingRun {
             PFCE_THROW(InputError, "loss.alpha has ", loss_params_.alpha.size(),
                        " weights but the dataset has ", in.class_names.size(), " classes (",
                        join_names(), "): give one weight per class");
-        // With no validation split, or one without a labelled pixel, best.ckpt follows the
-        // training loss whatever best_metric says.
-        // val_miou without a dense mask to score (images trained on their points): the
-        // validation loss on their labels picks best.ckpt instead (said at the start).
         // val_iou:CLASS follows that class's IoU, as val_miou the mean (and falls back as it).
-        const std::string& best = cfg.run.best_metric;
-        const bool one_class = best.rfind(kBestIouPrefix, 0) == 0;
-        const int best_class = one_class ? class_of_best_metric(best, in.class_names) : -1;
-        // A class no validation mask holds has an IoU of 0 or none whatever the model learns:
-        // the validation loss instead, said at the start.
-        class_not_in_val_ =
-            one_class && val_on_ && val_miou_on_ && !any_dense_pixel_of(in.val, best_class);
-        best_name_ = !val_on_ ? std::string("train_loss")
-                     : ((best == "val_miou" || one_class) && !val_miou_on_) || class_not_in_val_
-                         ? std::string("val_loss")
-                         : best;
-        best_class_ = best_name_ == best ? best_class : -1;
-        best_max_ = best_name_ == "val_miou" || best_class_ >= 0;
+        best_ = followed_metric("run.best_metric", cfg.run.best_metric, val_on_, val_miou_on_, in);
         const fs::path out(cfg.run.out);
         result_.last_checkpoint = (out / "last.ckpt").string();
         result_.best_checkpoint = (out / "best.ckpt").string();
         result_.metrics_path = (out / "metrics.jsonl").string();
-        result_.best_metric = best_name_;
+        result_.best_metric = best_.name;
         meta_ = {{"format", "pfce-unet"},
                  {"pfce", pfce_version_text()},  // the build that wrote it (the last session's)
                  {"config", to_json(cfg)},
@@ -748,12 +773,20 @@ class TrainingRun {
         // validation labels gained or lost the class val_iou:CLASS follows, or any dense pixel)
         // is no value of this one to compare with, so the best starts over, said.
         if (const std::string was = ck.meta.at("state").value("best_metric", std::string());
-            !was.empty() && was != best_name_ && st_.best_epoch > 0) {
+            !was.empty() && was != best_.name && st_.best_epoch > 0) {
             log_warn(result_.best_checkpoint, " followed ", was, " up to epoch ", st_.epoch,
                      " (its best, epoch ", st_.best_epoch, "); from this resume on it follows ",
-                     best_name_, ", and the first epoch now run starts its best over");
+                     best_.name, ", and the first epoch now run starts its best over");
             st_.best_epoch = 0;
             st_.best_value = worst_value();
+        }
+        // The plateau's best too: its patience counts epochs that failed to beat it.
+        if (const std::string was = ck.meta.at("state").value("plateau_metric", std::string());
+            !was.empty() && !plateau_.name.empty() && was != plateau_.name) {
+            log_warn("the plateau schedule watched ", was, " up to epoch ", st_.epoch,
+                     "; from this resume on it watches ", plateau_.name,
+                     ": its best and patience start over (the lr stays ", sched_.lr(0, 0), ")");
+            sched_.restart_watch();
         }
         reconcile_best_checkpoint(ck);
         opt_.set_steps_taken(st_.global_step);
@@ -828,13 +861,13 @@ class TrainingRun {
                        " (a kill leaves it one epoch behind at most): the checkpoint is another "
                        "run's (copied in?), or the metrics lost lines; put back this run's own "
                        "last.ckpt (or its metrics.jsonl), or start over with --force");
-        if (state.value("best_metric", std::string()) != best_name_) return;
+        if (state.value("best_metric", std::string()) != best_.name) return;
         for (const json& line : m.lines) {
             if (!line.is_object() || line.value("epoch", json()) != json(st_.best_epoch)) continue;
             const json v = best_of_line(line);
             if (!v.is_number() || v.get<double>() == st_.best_value) return;
             PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": its last.ckpt records ",
-                       best_name_, " ", json(st_.best_value).dump(), " at its best epoch ",
+                       best_.name, " ", json(st_.best_value).dump(), " at its best epoch ",
                        st_.best_epoch, ", but its metrics.jsonl has ", v.dump(),
                        " there: the checkpoint is another run's (copied in?); put back this "
                        "run's own last.ckpt, or start over with --force");
@@ -870,7 +903,7 @@ class TrainingRun {
                     s.value("best_epoch", json()) == json(st_.best_epoch) && v.is_number() &&
                     v.get<double>() != st_.best_value)
                     PFCE_THROW(InputError, "cannot resume ", cfg_.run.out, ": its ", path,
-                               " holds epoch ", epoch, " with ", best_name_, " ", v.dump(),
+                               " holds epoch ", epoch, " with ", best_.name, " ", v.dump(),
                                ", but this run's best epoch ", st_.best_epoch, " had ",
                                json(st_.best_value).dump(),
                                " (its last.ckpt): it is another run's best checkpoint (copied "
@@ -999,31 +1032,45 @@ class TrainingRun {
                          : " (" + in_.val_ids.front() + (in_.val_ids.size() > 1 ? ", ...)" : ")"),
                      " have no labelled pixel: their loss would be 0 and their mIoU undefined, so "
                      "best.ckpt and the plateau schedule follow the training loss");
-        else if (const bool best = cfg_.run.best_metric == "val_miou" ||
-                                   cfg_.run.best_metric.rfind(kBestIouPrefix, 0) == 0,
-                 plateau =
-                     cfg_.schedule.name == "plateau" && cfg_.schedule.plateau_metric == "val_miou";
-                 !val_miou_on_ && (best || plateau))
+        else
+            say_validation_fallbacks();
+    }
+
+    // Says what best.ckpt and a plateau schedule follow instead of the metric asked of them
+    // (followed_metric), where validation cannot score it.
+    void say_validation_fallbacks() const {
+        const std::string& best = cfg_.run.best_metric;
+        const std::string& plateau = cfg_.schedule.plateau_metric;
+        const auto who = [](bool b, bool p) {
+            return b && p ? "best.ckpt and the plateau schedule follow"
+                   : b    ? "best.ckpt follows"
+                          : "the plateau schedule follows";
+        };
+        const auto instead_of = [&](bool b, bool p) {
+            return b && p && best != plateau ? best + " and " + plateau : b ? best : plateau;
+        };
+        if (const bool b = best_.no_dense_to_score, p = plateau_.no_dense_to_score; b || p)
             log_warn(
                 "no validation image's dense mask labels a pixel (images without masks, "
                 "trained on their points), so their mIoU is undefined: ",
-                best && plateau ? "best.ckpt and the plateau schedule follow"
-                : best          ? "best.ckpt follows"
-                                : "the plateau schedule follows",
-                " the validation loss on their labels instead of ",
-                best ? cfg_.run.best_metric : std::string("val_miou"));
-        else if (class_not_in_val_)
+                who(b, p), " the validation loss on their labels instead of ", instead_of(b, p));
+        const bool b = best_.class_not_in_val, p = plateau_.class_not_in_val;
+        // One line a class: both may follow one, or each its own.
+        for (const auto& [asked, said_b, said_p] :
+             {std::tuple{best, b, p && plateau == best},
+              std::tuple{plateau, false, p && plateau != best}}) {
+            if (!said_b && !said_p) continue;
             log_warn("no validation mask labels a pixel of ",
-                     cfg_.run.best_metric.substr(std::string_view(kBestIouPrefix).size()), " (",
-                     in_.val.size(), " validation image(s)",
+                     asked.substr(std::string_view(kBestIouPrefix).size()), " (", in_.val.size(),
+                     " validation image(s)",
                      in_.val_ids.empty()
                          ? std::string()
                          : ", " + in_.val_ids.front() + (in_.val_ids.size() > 1 ? ", ..." : ""),
-                     "), so its IoU is 0 or undefined whatever the model learns: best.ckpt "
-                     "follows the validation loss instead of ",
-                     cfg_.run.best_metric,
+                     "), so its IoU is 0 or undefined whatever the model learns: ",
+                     who(said_b, said_p), " the validation loss instead of ", asked,
                      " (validate on images that hold it: data.val_frac, or a val split list "
                      "naming them)");
+        }
     }
 
     // Trains the rest of epoch st_.epoch. False when stopped (Ctrl-C, SIGTERM, stop_after_step),
@@ -1103,7 +1150,7 @@ class TrainingRun {
 
     TrainResult finish() {
         if (st_.best_epoch == 0 && st_.epoch > 0 && !st_.best_lost)
-            log_warn("no epoch had a finite ", best_name_, ": no ", result_.best_checkpoint,
+            log_warn("no epoch had a finite ", best_.name, ": no ", result_.best_checkpoint,
                      " was written (", result_.last_checkpoint, " holds the last epoch)");
         result_.epochs_completed = st_.epoch;
         result_.steps = st_.global_step;
@@ -1122,17 +1169,17 @@ class TrainingRun {
         result_.step_graph_failure = step_graph_.failure();
     }
 
-    // The value of best_name_ in a metrics.jsonl line (val_iou:CLASS: its class's entry of
+    // The value of best_.name in a metrics.jsonl line (val_iou:CLASS: its class's entry of
     // val_iou); null where it holds none.
     json best_of_line(const json& line) const {
-        if (best_class_ < 0) return line.value(best_name_, json());
+        if (best_.cls < 0) return line.value(best_.name, json());
         const json iou = line.value("val_iou", json());
-        const auto c = static_cast<std::size_t>(best_class_);
+        const auto c = static_cast<std::size_t>(best_.cls);
         return iou.is_array() && iou.size() > c ? iou[c] : json();
     }
 
     double worst_value() const {
-        return best_max_ ? -std::numeric_limits<double>::infinity()
+        return best_.max ? -std::numeric_limits<double>::infinity()
                          : std::numeric_limits<double>::infinity();
     }
 
@@ -1294,27 +1341,33 @@ class TrainingRun {
         if (val_on_ && !std::isfinite(val.loss)) diverged("the validation loss", val.loss);
         if (val_on_) warn_if_blowing_up("validation", val.loss, lowest_val_loss_);
         const double monitored_loss = val_on_ ? val.loss : train_loss;
-        const double candidate = best_name_ == "val_miou" ? val.metrics.miou
-                                 : best_class_ >= 0
-                                     ? val.metrics.iou[static_cast<std::size_t>(best_class_)]
-                                     : monitored_loss;
-        if (best_class_ >= 0 && !std::isfinite(candidate) && !told_best_class_undefined_) {
+        const double candidate = best_.of(val, monitored_loss);
+        if (best_.cls >= 0 && !std::isfinite(candidate) && !told_best_class_undefined_) {
             told_best_class_undefined_ = true;
             log_warn("epoch ", st_.epoch + 1, ": ",
-                     in_.class_names[static_cast<std::size_t>(best_class_)],
+                     in_.class_names[static_cast<std::size_t>(best_.cls)],
                      " has no validation IoU this epoch (no pixel of it scored): best.ckpt "
                      "follows ",
-                     best_name_, " only in epochs where it has one");
+                     best_.name, " only in epochs where it has one");
         }
         const bool improved = std::isfinite(candidate) &&
-                              (best_max_ ? candidate > st_.best_value : candidate < st_.best_value);
+                              (best_.max ? candidate > st_.best_value : candidate < st_.best_value);
         if (improved) {
             st_.best_value = candidate;
             st_.best_epoch = st_.epoch + 1;
         }
-        sched_.end_epoch(cfg_.schedule.plateau_metric == "val_miou" && val_miou_on_
-                             ? val.metrics.miou
-                             : monitored_loss);
+        // An epoch in which the watched class has no IoU neither improves nor counts against:
+        // there is nothing to compare.
+        if (const double watched = plateau_.of(val, monitored_loss); std::isfinite(watched))
+            sched_.end_epoch(watched);
+        else if (!told_plateau_class_undefined_) {
+            told_plateau_class_undefined_ = true;
+            log_warn("epoch ", st_.epoch + 1, ": ",
+                     in_.class_names[static_cast<std::size_t>(plateau_.cls)],
+                     " has no validation IoU this epoch (no pixel of it scored): the plateau "
+                     "schedule watches ",
+                     plateau_.name, " only in epochs where it has one");
+        }
 
         json line = {{"epoch", st_.epoch + 1},
                      {"lr", lr_},
@@ -1390,7 +1443,8 @@ class TrainingRun {
         ck.meta = meta_;
         ck.meta["state"] = state_to_json(state, sched_);
         // Which metric best_value is of (it follows the training loss without validation labels).
-        ck.meta["state"]["best_metric"] = best_name_;
+        ck.meta["state"]["best_metric"] = best_.name;
+        if (!plateau_.name.empty()) ck.meta["state"]["plateau_metric"] = plateau_.name;
         ck.meta["backend"] = backend_.name();
         ck.meta["kernels"] = backend_.kernel_choices();  // e.g. cuDNN's algorithm per shape
         ck.meta["kernel_variants"] = kernel_choices_text(kernels_);  // every family, defaults too
@@ -1495,13 +1549,12 @@ class TrainingRun {
     bool warned_unlabelled_ = false;  // warn_of_unlabelled_batches said it (once a run)
     BatchLoader loader_;
     std::int64_t bpe_;
+    FollowedMetric plateau_;  // what a plateau schedule watches (plateau_metric after fallbacks)
     LrSchedule sched_;
     StepGraph step_graph_;  // run.step_graph: compute_step recorded once and replayed
-    std::string best_name_;
-    int best_class_ = -1;  // val_iou:CLASS: the class whose IoU best_name_ follows
-    bool best_max_ = false;
+    FollowedMetric best_;   // what best.ckpt follows (run.best_metric after its fallbacks)
     bool told_best_class_undefined_ = false;
-    bool class_not_in_val_ = false;  // val_iou:CLASS, but no validation mask holds CLASS
+    bool told_plateau_class_undefined_ = false;
     json meta_;
     LoopState st_;
     TrainResult result_;
