@@ -567,8 +567,12 @@ void write_png(const std::string& path, const RgbImage& img) {
     write_image(path, img, detail::write_png_file);
 }
 
-void write_png_gray(const std::string& path, const LabelMap& img) {
-    write_image(path, img, detail::write_png_file);
+void write_png_gray(const std::string& path, const LabelMap& img, int transparent) {
+    if (transparent < 0) return write_image(path, img, detail::write_png_file);
+    write_image(path, img,
+                [&](const std::string& tmp, const std::uint8_t* samples, int w, int h, int) {
+                    detail::write_png_gray_file(tmp, samples, w, h, transparent);
+                });
 }
 
 void write_png_indexed(const std::string& path, const LabelMap& img,

@@ -158,7 +158,9 @@ RgbImage read_rgb_window(const std::string& path, int x0, int y0, int w, int h,
                          std::int64_t max_pixels = 0, const ImageChoice& choice = {});
 
 void write_png(const std::string& path, const RgbImage& img);
-void write_png_gray(const std::string& path, const LabelMap& img);
+// `transparent` (0..255; -1 none): the value a tRNS chunk makes transparent, which GDAL reads as
+// the band's NoData (predict's confidence map marks pixels without data so).
+void write_png_gray(const std::string& path, const LabelMap& img, int transparent = -1);
 // An 8-bit palette PNG whose pixel values are the label values (a viewer shows colours[value]);
 // `colours` has 256 entries, `alpha` 256 (0 = transparent) or none; `labels`, when given, is
 // written as the kLabelsTextKey text (probe_image's ImageInfo::labels). Read back with read_gray.

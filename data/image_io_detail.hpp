@@ -152,6 +152,10 @@ GeoReference read_tiff_georeference(const std::string& path);
 inline constexpr unsigned kTiffTagRpcCoefficients = 50844;
 void write_png_file(const std::string& path, const std::uint8_t* samples, int width, int height,
                     int channels);
+// An 8-bit gray PNG whose pixels of value `transparent` (0..255) a tRNS chunk makes transparent:
+// GDAL reads that value as the band's NoData, QGIS shows them as nothing.
+void write_png_gray_file(const std::string& path, const std::uint8_t* samples, int width,
+                         int height, int transparent);
 // An 8-bit palette PNG: `indices` are pixel values, `colours` the 256 PLTE entries, `alpha` 256
 // tRNS entries (0 = transparent) or empty for an opaque image.
 void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width,

@@ -235,6 +235,7 @@ struct PngPaletteChunks {
     const png_color* colours = nullptr;
     const png_byte* alpha = nullptr;
     const std::string* labels = nullptr;  // a tEXt chunk "pfce-labels" (kLabelsTextKey), or none
+    int transparent_gray = -1;            // a gray image's tRNS value (0..255), or none
 };
 
 bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_uint_32 h,
@@ -246,6 +247,11 @@ bool write_guarded(png_structp png, png_infop info, FILE* f, png_uint_32 w, png_
     if (color_type == PNG_COLOR_TYPE_PALETTE) {
         png_set_PLTE(png, info, pal.colours, 256);
         if (pal.alpha) png_set_tRNS(png, info, pal.alpha, 256, nullptr);
+    }
+    if (color_type == PNG_COLOR_TYPE_GRAY && pal.transparent_gray >= 0) {
+        png_color_16 gray{};
+        gray.gray = static_cast<png_uint_16>(pal.transparent_gray);
+        png_set_tRNS(png, info, nullptr, 0, &gray);
     }
     png_text text{};  // before the image data, so a header read (probe_png) finds it
     if (pal.labels) {
@@ -299,6 +305,13 @@ void write_png_file(const std::string& path, const std::uint8_t* samples, int wi
                     int channels) {
     write_png_any(path, samples, width, height, channels,
                   channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, {});
+}
+
+void write_png_gray_file(const std::string& path, const std::uint8_t* samples, int width,
+                         int height, int transparent) {
+    PngPaletteChunks chunks;
+    chunks.transparent_gray = transparent;
+    write_png_any(path, samples, width, height, 1, PNG_COLOR_TYPE_GRAY, chunks);
 }
 
 void write_png_palette_file(const std::string& path, const std::uint8_t* indices, int width,

@@ -940,7 +940,14 @@ TEST(Polygons, EachImageOfAMixedDirectoryHasItsOwnRegions) {
         const std::size_t no_data = static_cast<std::size_t>(c.transparent_rows * c.width);
         for (std::size_t i = 0; i < mask.labels.size(); ++i)
             ASSERT_EQ(mask.labels[i] == 7, i < no_data) << c.name << " pixel " << i;
-        const LabelMap confidence = read_gray(root + "/out/" + stem + "_confidence.png");
+        // Its pixels without data are transparent (a tRNS gray of 0, GDAL's NoData): a GIS
+        // shows nothing there, not the most unsure pixels.
+        MaskMarks marks;
+        const LabelMap confidence =
+            read_gray(root + "/out/" + stem + "_confidence.png", 0, nullptr, &marks);
+        for (std::size_t i = 0; i < confidence.labels.size(); ++i)
+            ASSERT_EQ(!marks.transparent.empty() && marks.transparent[i], i < no_data)
+                << c.name << " pixel " << i;
         const std::vector<MaskRegion> regions =
             polygonize_mask(mask, no_data > 0 ? 7 : -1, confidence.labels);
         const nlohmann::json j =

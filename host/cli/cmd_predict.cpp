@@ -694,12 +694,13 @@ void run_predict(const PredictArgs& a) {
             }
             if (!j.style.empty()) write_file_atomically(staged.stage(j.style), style);
             if (!j.confidence.empty()) {
-                // 0 is no data (a prediction's confidence is at least 1/C of 255): tagged so, a
-                // GIS shows those pixels as no data, not as the most unsure ones.
+                // 0 is no data (a prediction's confidence is at least 1/C of 255): tagged so (a
+                // TIFF's NoData tag, a PNG's transparent gray), a GIS shows those pixels as no
+                // data, not as the most unsure ones.
                 if (tif)
                     write_tiff_gray(staged.stage(j.confidence), confidence, geo, 0);
                 else
-                    write_png_gray(staged.stage(j.confidence), confidence);
+                    write_png_gray(staged.stage(j.confidence), confidence, 0);
                 write_sidecar_georef(j.sidecars, j.confidence, &staged);
                 std::int64_t sum = 0, below = 0;
                 for (std::size_t i = 0; i < confidence.labels.size(); ++i) {
