@@ -193,19 +193,20 @@ std::string grid_mismatch(const std::string& image, const GeoReference& image_ta
     };
     const int ei = epsg_code(image_tags), em = epsg_code(mask_tags);
     if (ei && em && ei != em) return by_tags();
-    std::optional<PlacedGrid> gi, gm;
+    // Rotated and south-up grids too, as GDAL reads each file's.
+    std::optional<PlacedTransform> gi, gm;
     try {
-        gi = pixel_grid_as_gdal_reads(image, image_tags);
-        gm = pixel_grid_as_gdal_reads(mask, mask_tags);
-    } catch (const InputError&) {  // a rotated grid: its tags' scale and origin compared
+        gi = geotransform_as_gdal_reads(image, image_tags);
+        gm = geotransform_as_gdal_reads(mask, mask_tags);
+    } catch (const InputError&) {  // a sidecar that does not read: the tags compared
         return by_tags();
     }
     if (!gi || !gm) return "";
-    const std::string why = grid_difference(gi->grid, gm->grid);
+    const std::string why = grid_difference(gi->transform, gm->transform);
     if (why.empty()) return "";
-    const auto where = [](const PlacedGrid& g, const GeoReference& tags) {
+    const auto where = [](const PlacedTransform& g, const GeoReference& tags) {
         return g.source == kPlacedByTags ? tags.describe()
-                                         : describe(g.grid) + ", from " + g.source;
+                                         : describe(g.transform) + ", from " + g.source;
     };
     return image + " (" + where(*gi, image_tags) + ") and " + mask + " (" + where(*gm, mask_tags) +
            "): " + why;

@@ -55,10 +55,9 @@ std::string grid_difference(const GeoReference& a, const GeoReference& b) {
     const int ea = epsg_code(a), eb = epsg_code(b);
     if (ea && eb && ea != eb)
         return "CRS EPSG:" + std::to_string(ea) + " against EPSG:" + std::to_string(eb);
-    Grid ga, gb;
-    if (!grid_of(a, ga) || !grid_of(b, gb)) return "";
-    return grid_difference(MapGrid{ga.x0, ga.y0, ga.sx, ga.sy},
-                           MapGrid{gb.x0, gb.y0, gb.sx, gb.sy});
+    const std::optional<GeoTransform> ta = geotransform_of_tags(a), tb = geotransform_of_tags(b);
+    if (!ta || !tb) return "";
+    return grid_difference(*ta, *tb);
 }
 
 std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
@@ -84,6 +83,74 @@ std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
         return os.str();
     }
     return "";
+}
+
+PixelSides pixel_sides(const GeoTransform& t) {
+    return {std::hypot(t[1], t[4]), std::hypot(t[2], t[5])};
+}
+
+namespace {
+
+// How a grid's axes lie: "" north-up, else what a message adds.
+std::string orientation(const GeoTransform& t) {
+    if (t[2] == 0 && t[4] == 0)
+        return t[1] > 0 && t[5] < 0 ? ""
+               : t[1] > 0           ? ", south-up"
+               : t[5] < 0           ? ", east-west mirrored"
+                                    : ", rotated 180 degrees";
+    const PixelSides s = pixel_sides(t);
+    // Orthogonal axes of a right-handed image (rows going down the map at 90 degrees clockwise
+    // from the columns): a rotation; anything else shears or mirrors.
+    const bool orthogonal = std::fabs(t[1] * t[2] + t[4] * t[5]) <= 1e-9 * s.x * s.y;
+    const bool right_handed = t[1] * t[5] - t[2] * t[4] < 0;
+    if (!orthogonal || !right_handed) return ", sheared or mirrored";
+    const double degrees = std::atan2(t[4], t[1]) * 180.0 / M_PI;
+    return ", rotated " + format_significant(std::round(degrees * 10) / 10 + 0.0, 6) + " degrees";
+}
+
+}  // namespace
+
+std::string grid_difference(const GeoTransform& a, const GeoTransform& b) {
+    const PixelSides sa = pixel_sides(a), sb = pixel_sides(b);
+    const double det = a[1] * a[5] - a[2] * a[4];
+    if (!(sa.x > 0 && sa.y > 0 && sb.x > 0 && sb.y > 0) || det == 0 || !std::isfinite(det))
+        return "";
+    if (a[2] == 0 && a[4] == 0 && b[2] == 0 && b[4] == 0 && a[1] > 0 && b[1] > 0 && a[5] < 0 &&
+        b[5] < 0)  // both north-up: as ever
+        return grid_difference(MapGrid{a[0], a[3], a[1], -a[5]}, MapGrid{b[0], b[3], b[1], -b[5]});
+    auto differ = [](double u, double v, double scale) { return std::fabs(u - v) > 1e-6 * scale; };
+    std::ostringstream os;
+    os.precision(6);
+    if (differ(sa.x, sb.x, std::max(sa.x, sb.x)) || differ(sa.y, sb.y, std::max(sa.y, sb.y))) {
+        os << "pixel " << sa.x << " x " << sa.y << " against " << sb.x << " x " << sb.y;
+        return os.str();
+    }
+    for (const int k : {1, 2, 4, 5})
+        if (differ(a[k], b[k], std::max(sa.x, sa.y)))
+            return "pixel axes " +
+                   (orientation(a).empty() ? ", north-up" : orientation(a)).substr(2) +
+                   " against " + (orientation(b).empty() ? ", north-up" : orientation(b)).substr(2);
+    // b's origin in a's pixels: the inverse of a's 2x2 step matrix.
+    const double dx = b[0] - a[0], dy = b[3] - a[3];
+    const double dc = (a[5] * dx - a[2] * dy) / det, dr = (a[1] * dy - a[4] * dx) / det;
+    if (std::fabs(dc) >= 0.5 || std::fabs(dr) >= 0.5) {
+        auto tenths = [](double v) {
+            return format_significant(std::round(v * 10) / 10 + 0.0, 15);
+        };
+        os << "origin " << tenths(std::hypot(dc, dr)) << " pixels apart (" << tenths(dc) << ", "
+           << tenths(dr) << ")";
+        return os.str();
+    }
+    return "";
+}
+
+std::string describe(const GeoTransform& t) {
+    std::ostringstream os;
+    os.precision(12);
+    const PixelSides s = pixel_sides(t);
+    os << "pixel " << format_significant(s.x, 10) << " x " << format_significant(s.y, 10)
+       << orientation(t) << ", origin (" << t[0] << ", " << t[3] << ")";
+    return os.str();
 }
 
 std::string describe(const MapGrid& g) {
@@ -114,11 +181,12 @@ std::string GeoReference::describe() const {
         os << ", pixel " << format_significant(grid->sx, 10) << " x "
            << format_significant(grid->sy, 10) << ", origin (" << grid->x0 << ", " << grid->y0
            << ")";
+    } else if (const std::optional<GeoTransform> t = geotransform_of_tags(*this)) {
+        os << ", " << pfce::describe(*t);  // rotated, south-up: its pixels' true size
     } else {
         if (pixel_scale.size() >= 2) os << ", pixel " << pixel_scale[0] << " x " << pixel_scale[1];
         if (tiepoints.size() >= 6)
             os << ", origin (" << tiepoints[3] << ", " << tiepoints[4] << ")";
-        if (!transformation.empty()) os << ", affine transformation";
     }
     return os.str();
 }

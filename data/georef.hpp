@@ -85,4 +85,19 @@ std::optional<MapGrid> north_up_grid(const std::optional<GeoTransform>& t,
 std::string grid_difference(const MapGrid& a, const MapGrid& b);
 std::string describe(const MapGrid& g);  // "pixel 0.5 x 0.5, origin (500005, 5800000)"
 
+// The ground size of a pixel along a row and down a column: the lengths of the geotransform's
+// steps, so a south-up or rotated pixel of 0.3 m is 0.3 x 0.3 (its terms alone say 0.26 rotated
+// 30 degrees, and -0.3 south-up).
+struct PixelSides {
+    double x = 0, y = 0;
+};
+PixelSides pixel_sides(const GeoTransform& t);
+// The same comparison for any two geotransforms, rotated or south-up too: pixel sizes, then the
+// axes' directions (one rotated or flipped against the other), then the origin in the first's
+// pixels. "" where they lie on one grid (or either is degenerate).
+std::string grid_difference(const GeoTransform& a, const GeoTransform& b);
+// "pixel 0.3 x 0.3, origin (x, y)", with ", rotated 30 degrees", ", south-up" or ", sheared"
+// where the grid is not north-up.
+std::string describe(const GeoTransform& t);
+
 }  // namespace pfce

@@ -15,20 +15,21 @@ namespace pfce {
 
 std::optional<GroundPixelSize> ground_pixel_size(const std::string& image,
                                                  const GeoReference* given) {
-    // Advice, never a refusal: a grid pfce cannot use (rotated, sheared, south-up, damaged) has
-    // no size here, and what reads the image for its own purpose says what is wrong with it
-    // (refusing it here stopped training and prediction on images they took before).
+    // Advice, never a refusal: a grid without a size (damaged, degenerate) has none here, and
+    // what reads the image for its own purpose says what is wrong with it (refusing it here
+    // stopped training and prediction on images they took before). A rotated or south-up grid's
+    // pixels have their size all the same (the lengths of its steps): a probe's south-up
+    // training images recorded none, and predict said nothing of 0.6 m imagery for a 0.3 m model.
     try {
         const std::string ext = ascii_lower(std::filesystem::path(image).extension().string());
         const GeoReference tags = given                             ? *given
                                   : ext == ".tif" || ext == ".tiff" ? read_georeference(image)
                                                                     : GeoReference{};
-        const std::optional<PlacedGrid> placed = pixel_grid_as_gdal_reads(image, tags);
-        if (!placed || !std::isfinite(placed->grid.sx) || !std::isfinite(placed->grid.sy) ||
-            placed->grid.sx == 0 || placed->grid.sy == 0)
-            return std::nullopt;
-        return GroundPixelSize{std::abs(placed->grid.sx), std::abs(placed->grid.sy),
-                               crs_as_gdal_reads(image, tags).epsg};
+        const std::optional<PlacedTransform> placed = geotransform_as_gdal_reads(image, tags);
+        if (!placed) return std::nullopt;
+        const PixelSides s = pixel_sides(placed->transform);
+        if (!std::isfinite(s.x) || !std::isfinite(s.y) || s.x == 0 || s.y == 0) return std::nullopt;
+        return GroundPixelSize{s.x, s.y, crs_as_gdal_reads(image, tags).epsg};
     } catch (const InputError&) {
         return std::nullopt;
     }

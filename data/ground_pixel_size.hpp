@@ -19,8 +19,9 @@ struct GroundPixelSize {
     int epsg = 0;         // the CRS the units are of; 0 where none is named
 };
 
-// From the image's GeoTIFF tags, world file or .aux.xml (whichever GDAL reads); nullopt where none
-// places it on a north-up grid (rotated, sheared or damaged ones included: this never throws).
+// From the image's GeoTIFF tags, world file or .aux.xml (whichever GDAL reads): the lengths of a
+// pixel's sides, rotated or south-up ones too; nullopt where none places it (or its pixels have
+// no size: this never throws).
 // `tags`: its GeoTIFF tags where the caller read them already (read here otherwise).
 std::optional<GroundPixelSize> ground_pixel_size(const std::string& image,
                                                  const GeoReference* tags = nullptr);

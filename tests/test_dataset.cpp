@@ -26,6 +26,7 @@
 #include "data/dataset.hpp"
 #include "data/georef.hpp"
 #include "data/georef_sidecar.hpp"
+#include "data/ground_pixel_size.hpp"
 #include "data/image_io.hpp"
 #include "data/imported_masks.hpp"
 #include "data/mask_dir.hpp"
@@ -1340,6 +1341,46 @@ TEST(GeoReference, GridDifferenceSaysWhatDiffers) {
               "pixel 0.05 x 0.05 against 0.1 x 0.1");
     EXPECT_EQ(grid_difference(a, geo_at(25832, 366000.5, 5808000)),
               "origin 10 pixels apart (10, 0)");
+}
+
+// A south-up or rotated grid's pixels have the size of its steps (a GIS probe: south-up training
+// images recorded no pixel size, predict said nothing of 0.6 m imagery for a 0.3 m model, a rotated
+// 0.3 m pixel was said to be 0.26); two such grids compare by their axes and origin too.
+TEST(GeoReference, RotatedAndSouthUpGridsHaveTheirPixelsSize) {
+    const std::string dir = test::temp_dir("geo_rotated");
+    const double c = 0.3 * std::cos(M_PI / 6), s = 0.3 * std::sin(M_PI / 6);
+    // Row-major 4x4: x = m0 col + m1 row + m3, y = m4 col + m5 row + m7.
+    const auto affine = [](double m0, double m1, double x0, double m4, double m5, double y0) {
+        GeoReference g = geo_at(32632, 0, 0);
+        g.pixel_scale.clear();
+        g.tiepoints.clear();
+        g.transformation = {m0, m1, 0, x0, m4, m5, 0, y0, 0, 0, 1, 0, 0, 0, 0, 1};
+        return g;
+    };
+    const GeoReference north = affine(0.3, 0, 500000, 0, -0.3, 5800000);
+    const GeoReference south = affine(0.3, 0, 500000, 0, 0.3, 5800000);
+    const GeoReference rotated = affine(c, s, 500000, s, -c, 5800000);
+    for (const auto& [name, g] :
+         {std::pair{"north", north}, std::pair{"south", south}, std::pair{"rotated", rotated}}) {
+        const std::string tif = dir + "/" + name + ".tif";
+        write_tiff_gray(tif, LabelMap(8, 6, 100), g);
+        const std::optional<GroundPixelSize> px = ground_pixel_size(tif);
+        ASSERT_TRUE(px.has_value()) << name;
+        EXPECT_NEAR(px->x, 0.3, 1e-12) << name;
+        EXPECT_NEAR(px->y, 0.3, 1e-12) << name;
+        EXPECT_EQ(px->epsg, 32632) << name;
+    }
+    EXPECT_MESSAGE_HAS(rotated.describe(), "EPSG:32632, pixel 0.3 x 0.3, rotated 30 degrees");
+    EXPECT_MESSAGE_HAS(south.describe(), "pixel 0.3 x 0.3, south-up, origin (500000, 5800000)");
+    EXPECT_EQ(grid_difference(rotated, rotated), "");
+    EXPECT_EQ(grid_difference(rotated, north), "pixel axes rotated 30 degrees against north-up");
+    EXPECT_EQ(grid_difference(north, south), "pixel axes north-up against south-up");
+    // One pixel along the rotated rows, two down its columns.
+    EXPECT_EQ(
+        grid_difference(rotated, affine(c, s, 500000 + c + 2 * s, s, -c, 5800000 + s - 2 * c)),
+        "origin 2.2 pixels apart (1, 2)");
+    EXPECT_EQ(grid_difference(rotated, affine(2 * c, 2 * s, 500000, 2 * s, -2 * c, 5800000)),
+              "pixel 0.3 x 0.3 against 0.6 x 0.6");
 }
 
 // Where GDAL puts an image, from its first source in GDAL's order: a TIFF's .aux.xml GeoTransform

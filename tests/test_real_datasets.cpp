@@ -900,7 +900,8 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
         bool said;
     };
     // Web Mercator's unit is no ground metre (1.64 of them at Potsdam): it compares with itself
-    // only. A rotated world file gives no size (predict carries it as before, and says nothing).
+    // only. A rotated (here sheared) world file's pixels have the lengths of its steps, 0.102 x 0.1
+    // (a GIS probe: a rotated or south-up input had no size, and no warning).
     for (const Chip& c :
          {Chip{"coarse", 0.1, 25832, "", true}, Chip{"utm33", 0.1, 32633, "", true},
           Chip{"zoomed", 0.1, 25832, " --zoom 2", false}, Chip{"same", 0.05, 25832, "", false},
@@ -917,6 +918,13 @@ TEST(RealDatasets, PredictSaysWhenAnInputsPixelsAreOfAnotherGroundSize) {
         ASSERT_EQ(r.status, 0) << c.name << ": " << r.output;
         if (c.said)
             EXPECT_MESSAGE_HAS(r.output, c.name + ".png has pixels of 0.1 x 0.1 map units, but " +
+                                             root +
+                                             "/run/last.ckpt was trained on pixels of 0.05 x "
+                                             "0.05: the model sees its ground at another scale "
+                                             "than it learnt; --zoom 2 shows it the scale it "
+                                             "learnt");
+        else if (c.name == "rotated")
+            EXPECT_MESSAGE_HAS(r.output, "rotated.png has pixels of 0.102 x 0.1 map units, but " +
                                              root +
                                              "/run/last.ckpt was trained on pixels of 0.05 x "
                                              "0.05: the model sees its ground at another scale "

@@ -88,11 +88,11 @@ std::string differs_where_training_was_constant(const RgbImage& img,
 // misled a probe).
 std::string place_said(const std::string& input, const GeoReference& tags) {
     try {
-        const std::optional<PlacedGrid> placed = pixel_grid_as_gdal_reads(input, tags);
+        const std::optional<PlacedTransform> placed = geotransform_as_gdal_reads(input, tags);
         if (placed && placed->source != kPlacedByTags)
-            return describe(placed->grid) + " by " + placed->source +
+            return describe(placed->transform) + " by " + placed->source +
                    ", which GDAL reads before the GeoTIFF tags (" + tags.describe() + ")";
-    } catch (const InputError&) {  // a rotated grid: as its tags describe it
+    } catch (const InputError&) {  // a sidecar that does not read: as its tags describe it
     }
     return tags.describe();
 }
