@@ -999,6 +999,11 @@ TEST(Confidence, SkipExistingFinishesOnlyTheImagesAKilledPredictLeft) {
                        "; or pass --skip-existing to predict only the images without "
                        "their files (one a killed predict left half-done is "
                        "predicted again)");
+    // Both: keep them or replace them? Refused (--force went unheard: "nothing to predict").
+    const test::CommandResult both =
+        test::run_pfce(predict + root + "/two --out " + root + "/o --skip-existing --force");
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_MESSAGE_HAS(both.output, "--force excludes --skip-existing");
     const test::CommandResult one =
         test::run_pfce(predict + root + "/two --out " + root + "/o --skip-existing");
     ASSERT_EQ(one.status, 0) << one.output;

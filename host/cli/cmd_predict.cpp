@@ -946,7 +946,8 @@ const bool registered = register_command(
                      "also write <stem>_confidence.png|.tif: the predicted class's softmax "
                      "probability as 0..255 gray (dark = unsure: where more points would help)");
         CLI::Option* max_pixels = add_max_pixels_option(sub, a->max_pixels);
-        sub.add_flag("--force", a->force, "replace existing output files (never an input)");
+        CLI::Option* force =
+            sub.add_flag("--force", a->force, "replace existing output files (never an input)");
         sub.add_flag("--qml", a->qml,
                      "beside each mask a QGIS style, <mask stem>.qml, which QGIS applies when it "
                      "opens the mask: each class by its name and colour in the legend");
@@ -957,7 +958,8 @@ const bool registered = register_command(
                      "masks");
         sub.add_flag("--skip-existing", a->skip_existing,
                      "leave out the inputs whose mask is already in --out (images added to a "
-                     "tree predicted before; a mask is kept even if the checkpoint changed)");
+                     "tree predicted before; a mask is kept even if the checkpoint changed)")
+            ->excludes(force);  // keep them or replace them: not both (--force went unheard)
         CLI::Option* nodata_value = sub.add_option(
             "--nodata-value", a->nodata_value,
             "the mask's value where an input has no data (transparent, or a GeoTIFF's NoData): "
