@@ -4158,6 +4158,30 @@ TEST(RealDatasets, PredictRecursiveMirrorsTheTree) {
     EXPECT_EQ(inside.status, 2) << inside.output;
     EXPECT_MESSAGE_HAS(inside.output, "lies inside --input " + val + ", which --recursive reads");
     EXPECT_FALSE(fs::exists(val + "/predictions"));
+    // A directory's predictions written inside the tree without --recursive (allowed: that run
+    // does not read below): marked, and a later --recursive run leaves them out, said (a hostile
+    // probe's second run predicted the first's masks as images). --input it alone: said.
+    const std::string rural = val + "/Rural/images_png";
+    ASSERT_EQ(test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu " +
+                             "--no-overlay --input " + rural + " --out " + rural + "/pred")
+                  .status,
+              0);
+    EXPECT_TRUE(fs::exists(rural + "/pred/.pfce-predictions"));
+    const test::CommandResult marked = test::run_pfce(
+        predict + " --recursive --match '*/images*/*' --out " + root + "/marked --no-overlay");
+    ASSERT_EQ(marked.status, 0) << marked.output;
+    EXPECT_MESSAGE_HAS(marked.output, "1 directory of pfce's predictions is not read (e.g. " +
+                                          rural + "/pred/, marked by its .pfce-predictions)");
+    EXPECT_FALSE(fs::exists(root + "/marked/Rural/images_png/pred"));
+    EXPECT_TRUE(fs::exists(root + "/marked/Rural/images_png/1366.png"));
+    const test::CommandResult again =
+        test::run_pfce("predict --checkpoint " + root + "/run/last.ckpt --device cpu " +
+                       "--no-overlay --input " + rural + "/pred --out " + root + "/again");
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(again.output, "--input " + rural +
+                                         "/pred holds pfce's predictions (its .pfce-predictions): "
+                                         "its masks are predicted as if they were images");
+    fs::remove_all(rural + "/pred");
     // A pattern of paths matches whole paths: the refusal shows one that would.
     const test::CommandResult partial =
         test::run_pfce(predict + " --recursive --match 'images_png/*' --out " + root + "/part");

@@ -527,6 +527,11 @@ void run_predict(const PredictArgs& a) {
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half; pixels with data
     std::int64_t no_data_total = 0;
     std::size_t done = 0;
+    // A directory of inputs fills --out with predictions: marked so, once one is there.
+    const bool from_directory = [&] {
+        std::error_code ec;
+        return fs::is_directory(a.input, ec);
+    }();
     // Under --force, the masks there before: those not yet replaced when a stop comes are the
     // earlier prediction's, which --skip-existing would keep (it mixed two models' masks without
     // a word: interruption probe).
@@ -841,6 +846,7 @@ void run_predict(const PredictArgs& a) {
         no_data_total += no_data;
         ++done;
         made.kept();  // they hold a prediction now
+        if (from_directory && done == 1) mark_predictions_dir(a.out);
     }
     if (done == 0 && !unread.empty())
         PFCE_THROW(InputError, "none of the ", jobs.size(),

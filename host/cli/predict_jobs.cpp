@@ -397,6 +397,22 @@ void refuse_masks_named_for_another_encoding(const std::string& checkpoint, cons
 // Where each prediction goes: --out names the file for one image, the directory for many.
 // `layouts`: the datasets the inputs' directories are images of (image_dir_layout), by directory:
 // --mask-names named masks by them.
+void mark_predictions_dir(const std::string& out) {
+    const fs::path marker = fs::path(out) / kPredictionsMarker;
+    std::error_code ec;
+    if (fs::exists(marker, ec)) return;
+    try {
+        write_file_atomically(marker.string(),
+                              "pfce predict wrote predictions (masks, overlays, confidence maps) "
+                              "into this directory.\npfce predict --recursive on a directory "
+                              "above leaves it out: its masks are no images to predict.\nRemove "
+                              "this file to have them read as images.\n");
+    } catch (const Error& e) {
+        log_warn("cannot mark ", out, " as predictions (", e.what(),
+                 "): predict --recursive on a directory above would predict them as images");
+    }
+}
+
 std::vector<Job> plan_jobs(const PredictArgs& a,
                            std::map<fs::path, std::optional<GenericLayout>>& layouts) {
     if (a.out.empty())
@@ -489,7 +505,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
     // (macOS's ._x.png resource forks, as a generic dataset says of them); with --recursive, the
     // mask directories of datasets inside (their masks are no images) and links to directories
     // (not followed: a link to a parent would never end).
-    std::vector<fs::path> inputs, unread, subdirs, not_files, mask_dirs, linked_dirs, masks_by_name;
+    std::vector<fs::path> inputs, unread, subdirs, not_files, mask_dirs, linked_dirs, masks_by_name,
+        prediction_dirs;
     std::vector<std::string> hidden;
     MaskDirectoryFinder is_mask_directory;
     auto classify = [&](const fs::directory_entry& e, bool& descend) {
@@ -506,6 +523,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
                 linked_dirs.push_back(e.path());
             else if (is_mask_directory(e.path()))
                 mask_dirs.push_back(e.path());
+            else if (fs::exists(e.path() / kPredictionsMarker, ec))
+                prediction_dirs.push_back(e.path());
             else if (named_like_masks(e.path().filename().string())) {
                 masks_by_name.push_back(e.path());  // read, and said
                 descend = true;
@@ -525,6 +544,9 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
         data.rfind("the mask directory", 0) == 0 || data.rfind("the Labels/", 0) == 0)
         log_warn("--input ", a.input, " lies in ", data,
                  ": its masks are predicted as if they were images");
+    else if (fs::exists(fs::path(a.input) / kPredictionsMarker, ec))
+        log_warn("--input ", a.input, " holds pfce's predictions (its ", kPredictionsMarker,
+                 "): its masks are predicted as if they were images");
     // The directories read, depth first, each listed once: --input alone without --recursive. One
     // that cannot be listed below --input is said and passed over (the rest is predicted); --input
     // itself is refused.
@@ -630,8 +652,8 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
                      " images of ", a.input, " left out (e.g. ", shown(left_out.front()), ")");
         inputs = std::move(matched);
     }
-    for (auto* list :
-         {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs, &unlistable, &masks_by_name})
+    for (auto* list : {&unread, &subdirs, &not_files, &mask_dirs, &linked_dirs, &unlistable,
+                       &masks_by_name, &prediction_dirs})
         std::sort(list->begin(), list->end());
     warn_of_hidden_image_files("--input " + a.input, std::move(hidden));
     if (!unread.empty())
@@ -649,6 +671,12 @@ std::vector<Job> plan_jobs(const PredictArgs& a,
                  mask_dirs.size() == 1 ? " directory of a dataset's masks is"
                                        : " directories of datasets' masks are",
                  " not read (e.g. ", mask_dirs[0].string(), "/): masks are no images to predict");
+    if (!prediction_dirs.empty())
+        log_info("--input ", a.input, ": ", prediction_dirs.size(),
+                 prediction_dirs.size() == 1 ? " directory of pfce's predictions is"
+                                             : " directories of pfce's predictions are",
+                 " not read (e.g. ", prediction_dirs[0].string(), "/, marked by its ",
+                 kPredictionsMarker, "): its masks are no images to predict");
     // Directories no dataset.toml describes but named as masks are (LoveDA's masks_png beside
     // images_png, downloaded): read as asked, their files predicted as images, and said.
     // (Those --match leaves no image of are not.)

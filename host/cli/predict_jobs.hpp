@@ -138,6 +138,14 @@ void refuse_masks_named_for_another_encoding(const std::string& checkpoint, cons
 // Where each prediction goes: --out names the file for one image, the directory for many.
 // `layouts`: the datasets the inputs' directories are images of (image_dir_layout), by directory:
 // --mask-names named masks by them.
+// The file predict leaves in an --out it fills from a directory of inputs: predict --recursive on
+// a directory above leaves that one out, as it leaves out a dataset's masks (a probe's second run
+// predicted the first's masks as images). A hidden file, which nothing else reads.
+inline constexpr const char* kPredictionsMarker = ".pfce-predictions";
+// Writes it into `out` where it is not there yet (a failure is said, not fatal: the predictions
+// stand).
+void mark_predictions_dir(const std::string& out);
+
 std::vector<Job> plan_jobs(const PredictArgs& a,
                            std::map<fs::path, std::optional<GenericLayout>>& layouts);
 
