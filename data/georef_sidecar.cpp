@@ -242,6 +242,34 @@ std::string SidecarGeoref::describe() const {
     return s;
 }
 
+namespace {
+
+// A GeoTIFF's tie points as the <GCPList> of a PAM .aux.xml, as GDAL reads them: each (I, J, K,
+// X, Y, Z) a GCP at pixel I, line J (half a pixel on in a raster of points, GTRasterTypeGeoKey 2,
+// as GDAL's GeoTIFF driver moves them), its CRS by `epsg` (none where 0).
+std::string gcp_list_xml(const GeoReference& tags, int epsg) {
+    bool point = false;
+    for (std::size_t i = 4; i + 3 < tags.key_directory.size(); i += 4)
+        point = point || (tags.key_directory[i] == 1025 && tags.key_directory[i + 1] == 0 &&
+                          tags.key_directory[i + 3] == 2);
+    const auto number = [](double v) {
+        char buf[32];
+        return std::string(buf, std::to_chars(buf, buf + sizeof buf, v + 0.0).ptr);  // no -0
+    };
+    std::string xml = epsg > 0 ? "  <GCPList Projection=\"EPSG:" + std::to_string(epsg) + "\">\n"
+                               : std::string("  <GCPList>\n");
+    const double shift = point ? 0.5 : 0.0;
+    for (std::size_t k = 0; k + 5 < tags.tiepoints.size(); k += 6) {
+        const double* t = &tags.tiepoints[k];
+        xml += "    <GCP Id=\"" + std::to_string(k / 6 + 1) + "\" Pixel=\"" + number(t[0] + shift) +
+               "\" Line=\"" + number(t[1] + shift) + "\" X=\"" + number(t[3]) + "\" Y=\"" +
+               number(t[4]) + "\" Z=\"" + number(t[5]) + "\" />\n";
+    }
+    return xml + "  </GCPList>\n";
+}
+
+}  // namespace
+
 void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags,
                        bool overlay_only) {
     if (tags.empty()) return;
@@ -267,8 +295,21 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
             g.tags_of = image;
             g.world_of_tags = true;
         } else if (tags.tiepoints.size() >= 6) {  // and no pixel size: tie points are GCPs
-            log_warn(image, " is located by ground control points (", tags.describe(),
-                     "), which a PNG cannot carry: ", png, " has no place on the map; ", keep);
+            // Carried as GDAL keeps a PNG's: a GCPList in its .aux.xml (a probe found a PNG's own
+            // GCPs carried, a GeoTIFF's not). An .aux.xml of the input's own with GCPs is what
+            // GDAL reads before the tags: already carried.
+            if (g.aux.find("<GCPList") != std::string::npos) return;
+            const int epsg = epsg_code(tags);
+            const std::string list = gcp_list_xml(tags, epsg);
+            if (g.aux.empty())
+                g.aux = "<PAMDataset>\n" + list + "</PAMDataset>\n";
+            else
+                g.aux.insert(g.aux.find('\n') + 1, list);  // after <PAMDataset>
+            g.tags_of = image;
+            if (epsg == 0 && !tags.key_directory.empty())
+                log_warn(image, "'s CRS is defined by GeoTIFF keys without an EPSG code (",
+                         tags.describe(), "), which pfce cannot write beside a PNG: ", png,
+                         " carries its ground control points but names no CRS; ", keep);
             return;
         } else {
             // A CRS without a grid on it (no tie point, no transformation): the image itself has

@@ -96,8 +96,9 @@ SidecarGeoref find_sidecar_georef(const std::string& image);
 
 // For a PNG prediction of `image`: the place its GeoTIFF tags (`tags`, read_georeference) give,
 // as GDAL reads a PNG's place from beside it: a world file, and an .aux.xml naming the CRS by its
-// EPSG code, each where g (its sidecars) has none. What cannot be carried so (a CRS of keys with
-// no EPSG code, ground control points) is said. Before, such a PNG had no place at all.
+// EPSG code, each where g (its sidecars) has none; tie points without a pixel size (ground
+// control points) as the .aux.xml's GCPList. What cannot be carried so (a CRS of keys with no EPSG
+// code) is said. Before, such a PNG had no place at all.
 // `overlay_only`: the PNG is only the overlay of a .tif mask, which keeps the tags (so the warnings
 // say that, not to write a .tif).
 void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags,

@@ -75,8 +75,10 @@ const std::vector<std::uint16_t> kKeys = {1,    1, 0, 3, 1024, 0, 1, 1,
                                           1025, 0, 1, 1, 3072, 0, 1, 25832};
 
 // RGB, or with `infrared` (one value per pixel) RGB + IR as Potsdam's 4_Ortho_RGBIR tiles are.
+// `gcps`: tie points (I, J, K, X, Y, Z each) without a pixel size, in place of the grid's tags.
 void write_geotiff(const std::string& path, const RgbImage& img,
-                   const std::vector<std::uint8_t>* infrared = nullptr, bool grid_tags = true) {
+                   const std::vector<std::uint8_t>* infrared = nullptr, bool grid_tags = true,
+                   const std::vector<double>* gcps = nullptr) {
     TIFF* t = TIFFOpen(path.c_str(), "w");
     ASSERT_NE(t, nullptr);
     declare_geo_fields(t);
@@ -92,7 +94,9 @@ void write_geotiff(const std::string& path, const RgbImage& img,
         const std::uint16_t extra = EXTRASAMPLE_UNSPECIFIED;
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &extra);
     }
-    if (grid_tags) {  // else its CRS alone, placed by a world file (a .tfw beside it)
+    if (gcps)
+        TIFFSetField(t, 33922, static_cast<std::uint16_t>(gcps->size()), gcps->data());
+    else if (grid_tags) {  // else its CRS alone, placed by a world file (a .tfw beside it)
         TIFFSetField(t, 33550, static_cast<std::uint16_t>(kScale.size()), kScale.data());
         TIFFSetField(t, 33922, static_cast<std::uint16_t>(kTie.size()), kTie.data());
     }
@@ -1204,7 +1208,8 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     std::vector<std::string> left;
     for (const auto& e : fs::directory_iterator(root + "/re")) left.push_back(e.path().filename());
     std::sort(left.begin(), left.end());
-    EXPECT_EQ(left, (std::vector<std::string>{"a.png", "a_overlay.png"}));
+    // (and the mark of a directory of predictions, which --recursive leaves out)
+    EXPECT_EQ(left, (std::vector<std::string>{".pfce-predictions", "a.png", "a_overlay.png"}));
     fs::create_directories(root + "/stray");
     std::ofstream(root + "/stray/a.wld") << world;
     const test::CommandResult stray = test::run_pfce(again + plain + " --out " + root + "/stray");
@@ -3059,6 +3064,32 @@ TEST(RealDatasets, PredictSaysWhereAGeoTiffsPredictionLies) {
     EXPECT_FALSE(test::message_has(both.output, "carried from world file")) << both.output;
     EXPECT_EQ(map_grid_of_world(read_whole_file(root + "/b.pgw"), "b.pgw")->x0,
               map_grid_of_tags(read_georeference(root + "/both.tif"), "both.tif")->x0);
+    // A GeoTIFF located by ground control points: its PNG mask and overlay carry them as GDAL
+    // keeps a PNG's, a GCPList in the .aux.xml with the CRS (a GIS probe: a PNG's own GCPs were
+    // carried, a GeoTIFF's said lost). A .tif mask keeps the tags; with --no-overlay nothing is
+    // said of an overlay not written.
+    const std::vector<double> gcps = {0,      0,       0, 366000, 5808000, 0, 39.5,   0,         0,
+                                      366002, 5808000, 0, 0,      31,      0, 366000, 5807998.5, 0};
+    write_geotiff(root + "/gcp.tif", img, nullptr, true, &gcps);
+    const std::string with_overlay =
+        "predict --checkpoint " + root + "/run/last.ckpt --device cpu --input " + root;
+    const test::CommandResult gcp =
+        test::run_pfce(with_overlay + "/gcp.tif --out " + root + "/g.png");
+    ASSERT_EQ(gcp.status, 0) << gcp.output;
+    EXPECT_FALSE(test::message_has(gcp.output, "ground control points")) << gcp.output;
+    const std::string list =
+        "<PAMDataset>\n  <GCPList Projection=\"EPSG:25832\">\n"
+        "    <GCP Id=\"1\" Pixel=\"0\" Line=\"0\" X=\"366000\" Y=\"5808000\" Z=\"0\" />\n"
+        "    <GCP Id=\"2\" Pixel=\"39.5\" Line=\"0\" X=\"366002\" Y=\"5808000\" Z=\"0\" />\n"
+        "    <GCP Id=\"3\" Pixel=\"0\" Line=\"31\" X=\"366000\" Y=\"5807998.5\" Z=\"0\" />\n"
+        "  </GCPList>\n</PAMDataset>\n";
+    EXPECT_EQ(read_whole_file(root + "/g.png.aux.xml"), list);
+    EXPECT_EQ(read_whole_file(root + "/g_overlay.png.aux.xml"), list);
+    EXPECT_FALSE(fs::exists(root + "/g.pgw"));
+    const test::CommandResult tif = test::run_pfce(predict + "/gcp.tif --out " + root + "/g.tif");
+    ASSERT_EQ(tif.status, 0) << tif.output;
+    EXPECT_EQ(read_georeference(root + "/g.tif").tiepoints, gcps);
+    EXPECT_FALSE(test::message_has(tif.output, "overlay")) << tif.output;
 }
 
 // --from-points on JPEG chips of several sizes placed by .jgw world files, index masks whose class

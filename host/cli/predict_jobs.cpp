@@ -98,7 +98,7 @@ Job job_for(const PredictArgs& a, const std::string& input, const fs::path& mask
     if (lower_ext_is(mask, {".png"})) {
         add_place_of_tags(g, input, tags);
         overlay_place = g;
-    } else {
+    } else if (!a.no_overlay) {
         add_place_of_tags(overlay_place, input, tags, /*overlay_only=*/true);  // PNG: no tags
     }
     Job j{input,
