@@ -40,6 +40,12 @@ std::vector<std::string> listed_entries(const fs::path& d, const std::string& di
     return entries;
 }
 
+// A kind of output as one directory of it is named: "a mask directory", "a run of suite "x"", "a
+// synthetic dataset" (messages said "not a masks", "the output of run of suite").
+std::string one_of_kind(const std::string& kind) {
+    return kind == "masks" ? std::string("a mask directory") : "a " + kind;
+}
+
 // What the existing directory `dir` holds for output of `kind`: InputError for anything else.
 // Without the marker, ours_complete means a completion file from before the marker, and fresh an
 // empty directory (temporaries aside).
@@ -54,11 +60,11 @@ OutputDirState classify(const std::string& dir, const std::string& kind,
         // An empty marker (cut short, or emptied) names no kind: said as such, not "pfce's , ".
         if (have.empty())
             PFCE_THROW(InputError, flag, " ", dir, " holds an empty ", kMarker,
-                       " (pfce's marker of what it wrote there, damaged): not a ", kind,
+                       " (pfce's marker of what it wrote there, damaged): not ", one_of_kind(kind),
                        " it can tell is its own; choose another directory, or remove it");
         if (have != kind)
-            PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not a ", kind,
-                       "; choose another directory");
+            PFCE_THROW(InputError, flag, " ", dir, " holds pfce's ", have, ", not ",
+                       one_of_kind(kind), "; choose another directory");
         return complete ? OutputDirState::ours_complete : OutputDirState::ours_incomplete;
     }
     if (complete) return OutputDirState::ours_complete;
@@ -158,8 +164,9 @@ PfceOutputAbove pfce_output_above(const std::string& path) {
 void refuse_output_inside_pfce_output(const std::string& given, const std::string& out,
                                       const std::string& what) {
     if (const PfceOutputAbove above = pfce_output_above(out); !above.dir.empty())
-        PFCE_THROW(InputError, given, " lies inside ", above.dir, ", the output of ",
-                   above.kind.empty() ? std::string("another pfce command") : above.kind,
+        PFCE_THROW(InputError, given, " lies inside ", above.dir, ", ",
+                   above.kind.empty() ? std::string("another pfce command's output")
+                                      : one_of_kind(above.kind) + " that pfce wrote",
                    ", which that command's next run would refuse as files it did not write; "
                    "write ",
                    what, " elsewhere (--force does not change this)");

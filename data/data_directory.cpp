@@ -10,7 +10,10 @@ namespace pfce {
 std::string data_directory_of(const std::filesystem::path& dir, bool itself_masks_ok) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    const fs::path given = fs::absolute(dir, ec).lexically_normal();
+    fs::path given = fs::absolute(dir, ec).lexically_normal();
+    // "sp/" is sp: its parent_path is sp itself, which then read as a mask directory above it (a
+    // probe's `link --in sp --out sp/` was refused as "among the dataset's images or masks").
+    if (!given.has_filename()) given = given.parent_path();
     const fs::path d = fs::weakly_canonical(given, ec);
     if (ec || d.empty()) return {};
     // `data` resolved is d or an ancestor of d; where it is the dataset's root itself (its images

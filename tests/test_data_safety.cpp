@@ -369,6 +369,13 @@ TEST(DataSafety, MasksAreNeverWrittenIntoAFolderOfOtherFiles) {
     const test::CommandResult l =
         test::run_pfce("link --in " + sparse + " --out " + sparse + " --force --device cpu");
     EXPECT_EQ(l.status, 2) << l.output;
+    EXPECT_MESSAGE_HAS(l.output, "is the input --in");
+    // Named with a trailing '/', the same refusal (it was refused as "among the dataset's images
+    // or masks": "sp/"'s parent read as sp itself).
+    const test::CommandResult slash =
+        test::run_pfce("link --in " + sparse + " --out " + sparse + "/ --force --device cpu");
+    EXPECT_EQ(slash.status, 2) << slash.output;
+    EXPECT_MESSAGE_HAS(slash.output, "is the input --in");
     EXPECT_EQ(snapshot(sparse), sparse_before);
 }
 
@@ -1091,7 +1098,7 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
     const test::CommandResult in_root = test::run_pfce(train + a + "/run --force");
     EXPECT_EQ(in_root.status, 2) << in_root.output;
     EXPECT_MESSAGE_HAS(in_root.output, "--out " + a + "/run lies inside " + a +
-                                           ", the output of synthetic dataset");
+                                           ", a synthetic dataset that pfce wrote");
     // The directory itself, however it is written, lies inside no output: a rerun into "runs/s/"
     // found its own marker and refused itself (review).
     for (const std::string& self : {a, a + "/", a + "/.", a + "/./"})
@@ -1104,7 +1111,7 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
             test::run_pfce("run synthetic-small --device cpu --out " + a + "/suite" + force);
         EXPECT_EQ(suite.status, 2) << suite.output;
         EXPECT_MESSAGE_HAS(suite.output, "--out " + a + "/suite lies inside " + a +
-                                             ", the output of synthetic dataset");
+                                             ", a synthetic dataset that pfce wrote");
     }
     // Nor a file of predict, data preview, export or eval (probe: predictions in a synthetic
     // dataset stopped its data synth --force).
@@ -1120,7 +1127,7 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
           "eval --checkpoint " + ckpt + " --device cpu --per-image " + a + "/scores.csv"}) {
         const test::CommandResult r = test::run_pfce(cmd + " --force");
         EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
-        EXPECT_MESSAGE_HAS(r.output, " lies inside " + a + ", the output of synthetic dataset");
+        EXPECT_MESSAGE_HAS(r.output, " lies inside " + a + ", a synthetic dataset that pfce wrote");
     }
     // A suite's OUT refuses other files only in an experiment's own directory (OUT/<id>/): there
     // they are refused, in its train/ and elsewhere in OUT taken (an ONNX model exported beside a
@@ -1133,7 +1140,7 @@ TEST(DataSafety, OutputsAreNotWrittenIntoAnotherDatasetOrCommandsOutput) {
     const test::CommandResult in_experiment = test::run_pfce(exp + suite + "/e1/m.onnx");
     EXPECT_EQ(in_experiment.status, 2) << in_experiment.output;
     EXPECT_MESSAGE_HAS(in_experiment.output,
-                       "lies inside " + suite + ", the output of run of suite \"tiny\"");
+                       "lies inside " + suite + ", a run of suite \"tiny\" that pfce wrote");
     EXPECT_EQ(test::run_pfce(exp + suite + "/e1/train/m.onnx").status, 0);
     EXPECT_EQ(test::run_pfce(exp + suite + "/m.onnx").status, 0);
     EXPECT_EQ(test::run_pfce(exp + suite + "/exports/m.onnx").status, 0);
