@@ -387,6 +387,34 @@ TEST(Trainer, BestCheckpointIsNeverWrittenWithoutTheLastOne) {
         EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
 }
 
+// A write that fails mid-run (a full disk; here best.ckpt cannot be written) says what failed and
+// that --resume continues from last.ckpt, which does (a hostile probe's full disk said only what
+// failed).
+TEST(Trainer, AFailedWriteSaysResumeContinuesTheRun) {
+    auto b = test::cpu_backend();
+    const TrainInputs in = synthetic_inputs(4, 32, false);
+    const Config c = small_config(test::temp_dir("trainer_failed_write") + "/run");
+    const std::string best = c.run.out + "/best.ckpt";
+    TrainOptions o = quiet_options();
+    o.stop_after_step = [&](std::int64_t) {
+        fs::create_directories(best + "/in-the-way");
+        return false;
+    };
+    try {
+        train_unet(*b, c, in, o);
+        ADD_FAILURE() << "a run whose best.ckpt cannot be written finished";
+    } catch (const SystemError& e) {
+        EXPECT_MESSAGE_HAS(std::string(e.what()), best);
+        EXPECT_MESSAGE_HAS(std::string(e.what()), "; the run so far is in " + c.run.out +
+                                                      "/last.ckpt: once that is mended, the same "
+                                                      "command with --resume continues it");
+    }
+    fs::remove_all(best);
+    TrainOptions resume = quiet_options();
+    resume.resume = true;
+    EXPECT_EQ(train_unet(*b, c, in, resume).epochs_completed, c.run.epochs);
+}
+
 // A kill or a failed write between last.ckpt and best.ckpt (hostile-user probe) leaves last.ckpt
 // recording a best epoch that best.ckpt does not hold. --resume copies last.ckpt when it is that
 // epoch's end; when the best epoch's weights are gone it says so and chooses best.ckpt again

@@ -315,6 +315,7 @@ ExperimentResult run_experiment(const ExperimentSpec& e, const Suite& suite, con
     to.force = !to.resume;  // finished experiments were skipped before getting here
     r.resumed = to.resume;
     to.tty = opts.tty;
+    to.continue_with = "the same pfce run";
     to.on_metrics = [&cfg, &e] {
         const fs::path run(cfg.run.out);
         write_run_curves((run / "metrics.jsonl").string(), (run / kRunCurvesFile).string(),

@@ -2070,9 +2070,19 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
     run.write_run_config();  // also where a resume finds nothing to do: an edited file is put back
     if (!more) return run.finish();
     run.log_start();
-    while (!run.done())
-        if (!run.train_epoch()) return std::move(run.result());
-    return run.finish();
+    try {
+        while (!run.done())
+            if (!run.train_epoch()) return std::move(run.result());
+        return run.finish();
+    } catch (const SystemError& e) {
+        // A full disk, a file system gone read-only: what failed is said, and the run so far
+        // stands in last.ckpt (each written through a temporary: a failed write keeps the one
+        // before), which --resume continues (a probe's full disk said only what failed).
+        std::error_code ec;
+        if (!fs::is_regular_file(run.result().last_checkpoint, ec)) throw;
+        PFCE_THROW(SystemError, e.what(), "; the run so far is in ", run.result().last_checkpoint,
+                   ": once that is mended, ", opts.continue_with, " continues it");
+    }
 }
 
 }  // namespace pfce

@@ -37,6 +37,9 @@ struct TrainOptions {
     // How errors about run.out name it: "--out", or "FILE: run.out" when a config file set it.
     std::string out_name = "--out";
     int tty = -1;  // progress display: -1 detect, 0 plain lines, 1 redrawn bar
+    // What continues the run after a failed write (a full disk), said with it: a suite resumes
+    // its experiments by itself.
+    std::string continue_with = "the same command with --resume";
     // Called after every optimizer step with the number of steps taken; true stops the run as a
     // stop request does (tests use it to interrupt at a chosen point).
     std::function<bool(std::int64_t)> stop_after_step;
