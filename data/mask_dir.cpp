@@ -400,6 +400,9 @@ MaskDirWriting prepare_mask_dir(const std::string& dir, bool force,
     // Only a directory this command starts from nothing is undone: it holds nothing but ours.
     // Not where this process already held the lock (a mask directory claimed twice on its way).
     const bool fresh = claim.state == OutputDirState::fresh && claim.lock.owns();
+    // Said: its masks vanish and come back (a probe saw it done without a word).
+    if (claim.state == OutputDirState::ours_incomplete)
+        log_info(dir, ": the masks a stopped pfce left incomplete there are written again");
     if (claim.state != OutputDirState::ours_complete)
         return MaskDirWriting(std::move(claim.lock), dir, ids, fresh, existed, false,
                               std::move(made_parents));

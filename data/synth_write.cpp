@@ -23,6 +23,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/hash.hpp"
+#include "core/log.hpp"
 #include "core/output_dir.hpp"
 #include "core/parallel.hpp"
 #include "core/stop_signal.hpp"
@@ -429,6 +430,9 @@ bool prepare_synthetic_dataset(const SynthOptions& opts, SynthReplace replace,
         remove_synthetic_files(opts.out_dir, marker);
     } else if (state == OutputDirState::ours_incomplete) {
         // An interrupted earlier run, perhaps of other settings: its images would join these.
+        // Said: the files vanish and come back (a probe saw it done without a word).
+        log_info(opts.flag, " ", opts.out_dir,
+                 ": the synthetic dataset a stopped pfce left incomplete there is written again");
         remove_synthetic_files(opts.out_dir);
     }
     write_synthetic_dataset(opts, progress);

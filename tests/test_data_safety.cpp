@@ -234,6 +234,19 @@ TEST(DataSafety, AMaskDirectoryGivenAsADatasetSaysWhatItIs) {
     }
     EXPECT_FALSE(fs::exists(root + "/run"));
     EXPECT_FALSE(fs::exists(root + "/s"));
+    // The same sample again writes them again, and says so (they vanish and come back).
+    const test::CommandResult again =
+        test::run_pfce("sample --data " + data + " --points 5 --out " + masks);
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_MESSAGE_HAS(
+        again.output, masks + ": the masks a stopped pfce left incomplete there are written again");
+    fs::remove(data + "/synthetic.json");  // the dataset too
+    const test::CommandResult synth =
+        test::run_pfce("data synth --count 4 --size 64 --out " + data);
+    ASSERT_EQ(synth.status, 0) << synth.output;
+    EXPECT_MESSAGE_HAS(synth.output, "--out " + data +
+                                         ": the synthetic dataset a stopped pfce left incomplete "
+                                         "there is written again");
 }
 
 // A synthetic dataset was reused by its synthetic.json alone: files deleted or added since were
