@@ -13,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
@@ -559,6 +560,33 @@ bool is_rpc_sidecar(const std::string& path) {
 
 bool is_stem_sidecar(const std::string& path) {
     return name_ends_with(path, ".PRJ") || name_ends_with(path, ".WLD") || is_rpc_sidecar(path);
+}
+
+SidecarGeoref window_place(const std::string& image, const GeoReference& tags, int x0, int y0) {
+    SidecarGeoref g;
+    try {
+        const std::optional<PlacedTransform> placed = geotransform_as_gdal_reads(image, tags);
+        if (!placed) return g;
+        const GeoTransform& t = placed->transform;
+        // A world file's C and F are the centre of the window's pixel (0, 0); each number in its
+        // shortest form that reads back to the same double.
+        const double c = x0 + 0.5, r = y0 + 0.5;
+        for (const double v :
+             {t[1], t[4], t[2], t[5], t[0] + c * t[1] + r * t[2], t[3] + c * t[4] + r * t[5]}) {
+            if (!std::isfinite(v)) return SidecarGeoref{};
+            char buf[32];
+            const auto end = std::to_chars(buf, buf + sizeof buf, v + 0.0).ptr;  // no -0
+            g.world.append(buf, end).push_back('\n');
+        }
+        g.world_of_tags = placed->source == kPlacedByTags;
+        if (const int epsg = crs_as_gdal_reads(image, tags).epsg; epsg > 0)
+            g.aux = "<PAMDataset>\n  <SRS>EPSG:" + std::to_string(epsg) + "</SRS>\n</PAMDataset>\n";
+        else
+            g.prj = crs_text_as_gdal_reads(image, tags);
+    } catch (const Error&) {
+        return SidecarGeoref{};
+    }
+    return g;
 }
 
 SidecarGeoref find_sidecar_georef(const std::string& image) {

@@ -104,6 +104,13 @@ SidecarGeoref find_sidecar_georef(const std::string& image);
 void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoReference& tags,
                        bool overlay_only = false);
 
+// The place of the window of `image` whose corner is pixel (x0, y0) (the whole image: 0, 0) as a
+// PNG's sidecars, for the masks pfce derives from it (sample, link): a world file of the
+// geotransform GDAL reads for it (rotated or south-up too) moved to the window, and its CRS, an
+// .aux.xml naming the EPSG code (else the CRS text GDAL reads, as a .prj). Empty where nothing
+// places the image; never throws and logs nothing (the image's readers say what is wrong with it).
+SidecarGeoref window_place(const std::string& image, const GeoReference& tags, int x0, int y0);
+
 // The files `out` (a .png or .tif image on the input's pixel grid) gets for `geo`: its world file
 // (extension from out's), .prj and .aux.xml (for a PNG also where only the camera model puts one),
 // those `geo` has, except one that is the input's own (a mask beside its input, of the same stem,

@@ -179,7 +179,7 @@ ImportResult import_masks(const Dataset& ds, const std::string& from, const std:
     // one grid): points drawn over another tile, or in another CRS, fall on the wrong pixels.
     std::vector<std::string> grids(n);
     write_masks_in_chunks(
-        n, ds.palette(), writing,
+        n, ds, writing,
         [&](std::size_t i) {
             const SampleRef& s = ds.sample(i);
             // Its size from the dataset's scan, where it recorded one (else the header's).

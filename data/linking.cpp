@@ -454,7 +454,11 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
         for (const LabelMap& m : linked)
             for (const std::uint8_t v : m.labels)
                 if (v < per_class.size()) ++per_class[v];
-        parallel_for(nw, [&](std::size_t k) { writing.write(w0 + k, linked[k], palette); });
+        // Each on its sparse mask's place (its sidecars, as sample wrote them).
+        parallel_for(nw, [&](std::size_t k) {
+            writing.write(w0 + k, linked[k], palette,
+                          find_sidecar_georef(mask_png_path(md.dir, md.ids[w0 + k])));
+        });
         // Long work shows progress: past 2 s, a line a wave.
         if (w0 + nw < n && since_start.seconds() > 2) log_info("link: ", w0 + nw, "/", n, " masks");
         // Ctrl-C / SIGTERM (core/stop_signal): unwinding undoes the writing (mask_dir.hpp).

@@ -280,8 +280,11 @@ MaskDirWriting::MaskDirWriting(DirLock lock, std::string dir, std::vector<std::s
     // Each new mask is a temporary of its target's (".<id>.png.tmpPID_N"): one a killed writer
     // left is removed by the next command as stale, and never read as a mask.
     if (replacing_)
-        for (const std::string& id : ids_)
+        for (const std::string& id : ids_) {
             staged_.push_back(temp_path_for(mask_png_path(dir_, id)));
+            staged_places_.push_back(std::make_unique<StagedFiles>());
+        }
+    places_.resize(ids_.size());
 }
 
 MaskDirWriting::MaskDirWriting(MaskDirWriting&& other) noexcept
@@ -289,6 +292,8 @@ MaskDirWriting::MaskDirWriting(MaskDirWriting&& other) noexcept
       dir_(std::move(other.dir_)),
       ids_(std::move(other.ids_)),
       staged_(std::move(other.staged_)),
+      staged_places_(std::move(other.staged_places_)),
+      places_(std::move(other.places_)),
       made_parents_(std::move(other.made_parents_)),
       dropped_(std::move(other.dropped_)),
       undo_(std::exchange(other.undo_, false)),
@@ -301,7 +306,11 @@ MaskDirWriting::~MaskDirWriting() {
     if (!undo_) return;
     try {  // a destructor: what cannot be undone (no memory, an unreadable directory) stays
         std::set<std::string> ours = {output_dir_marker_name(), kMetaFile};
-        for (const std::string& id : ids_) ours.insert(id + ".png");
+        for (const std::string& id : ids_) {
+            ours.insert(id + ".png");
+            for (const std::string& p : georef_sidecar_candidates(mask_png_path(dir_, id)))
+                ours.insert(fs::path(p).filename().string());  // its place, as written
+        }
         for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
             const std::string name = it->path().filename().string();
             if (ours.count(name) || is_temp_name(name)) fs::remove(it->path(), ec);
@@ -315,9 +324,28 @@ MaskDirWriting::~MaskDirWriting() {
     }
 }
 
-void MaskDirWriting::write(std::size_t k, const LabelMap& mask, const Palette& palette) {
+void MaskDirWriting::write(std::size_t k, const LabelMap& mask, const Palette& palette,
+                           const SidecarGeoref& place) {
     const std::string& id = ids_.at(k);
-    write_mask_png(replacing_ ? staged_[k] : mask_png_path(dir_, id), dir_, id, mask, palette);
+    const std::string png = mask_png_path(dir_, id);
+    write_mask_png(replacing_ ? staged_[k] : png, dir_, id, mask, palette);
+    write_sidecar_georef(place, png, replacing_ ? staged_places_[k].get() : nullptr);
+    places_[k] = sidecar_paths(place, png);
+}
+
+void MaskDirWriting::remove_other_places() const {
+    // A mask's sidecars of an earlier writing that this one did not write (its image lost its
+    // place, or a writing cut short wrote other ones): they would place the new mask.
+    std::error_code ec;
+    const auto remove_unwritten = [&](const std::string& id, const std::vector<std::string>& kept) {
+        for (const std::string& p : georef_sidecar_candidates(mask_png_path(dir_, id)))
+            if (std::find(kept.begin(), kept.end(), p) == kept.end() && fs::exists(p, ec)) {
+                fs::remove(p, ec);
+                if (ec) PFCE_THROW(SystemError, "cannot remove ", p, ": ", ec.message());
+            }
+    };
+    for (std::size_t k = 0; k < ids_.size(); ++k) remove_unwritten(ids_[k], places_[k]);
+    for (const std::string& id : dropped_) remove_unwritten(id, {});
 }
 
 void MaskDirWriting::drop_at_finish(std::vector<std::string> earlier_ids) {
@@ -339,6 +367,7 @@ void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) 
                 PFCE_THROW(SystemError, "cannot rename ", staged_[k], " to ", path, ": ",
                            std::strerror(errno));
             staged_[k].clear();
+            staged_places_[k]->commit(/*replace=*/true);
         }
         staged_.clear();
         for (const std::string& id : dropped_) {
@@ -347,6 +376,7 @@ void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) 
             if (ec) PFCE_THROW(SystemError, "cannot remove ", path, ": ", ec.message());
         }
     }
+    remove_other_places();
     write_mask_json(dir_, ids_, meta, palette);
     undo_ = false;
 }

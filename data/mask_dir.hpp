@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@
 
 #include "core/dir_lock.hpp"
 
+#include "core/file_io.hpp"
+#include "data/georef_sidecar.hpp"
 #include "data/image.hpp"
 #include "data/palette.hpp"
 
@@ -54,9 +57,12 @@ class MaskDirWriting {
     ~MaskDirWriting();
 
     const std::vector<std::string>& ids() const { return ids_; }
-    // Writes the mask of ids()[k], atomically; distinct k may be written from several threads.
+    // Writes the mask of ids()[k], atomically, with `place` (its image's place on the map, as
+    // window_place gives it) beside it as a PNG's sidecars (<id>.pgw, .prj, .png.aux.xml), so a
+    // GIS lays the points over their image; distinct k may be written from several threads.
     // InputError for a value that is neither a class index of `palette` nor 255.
-    void write(std::size_t k, const LabelMap& mask, const Palette& palette);
+    void write(std::size_t k, const LabelMap& mask, const Palette& palette,
+               const SidecarGeoref& place = {});
     // Puts the masks in place (replacing: masks.json goes first, so a crash between reads as
     // incomplete), then writes masks.json (`meta`, the ids, the classes) last. Every mask must have
     // been written. Commands hold core/stop_signal's handlers meanwhile, so Ctrl-C cannot cut the
@@ -68,10 +74,16 @@ class MaskDirWriting {
     void drop_at_finish(std::vector<std::string> earlier_ids);
 
   private:
+    void remove_other_places() const;
+
     DirLock lock_;
     std::string dir_;
     std::vector<std::string> ids_;
-    std::vector<std::string> staged_;        // replacing: each mask's temporary until finish()
+    std::vector<std::string> staged_;  // replacing: each mask's temporary until finish()
+    // replacing: each mask's sidecars, temporaries until finish() (one set a mask: written from
+    // several threads)
+    std::vector<std::unique_ptr<StagedFiles>> staged_places_;
+    std::vector<std::vector<std::string>> places_;  // the sidecars written for each mask
     std::vector<std::string> made_parents_;  // directories above dir_ made for it, deepest last
     std::vector<std::string> dropped_;       // replacing: earlier ids without a new mask
     bool undo_, existed_, replacing_;

@@ -542,7 +542,7 @@ PointImportResult import_points(const Dataset& ds, const std::string& file,
     m.dir = out;
     MaskDirWriting writing = prepare_mask_dir(out, force, ids);
     write_masks_in_chunks(
-        n, ds.palette(), writing,
+        n, ds, writing,
         [&](std::size_t i) {
             LabelMap mask(size[i].first, size[i].second, kUnlabelled);
             for (const auto& [pixel, cls, point] : labels[i])

@@ -19,6 +19,8 @@
 #include "core/stop_signal.hpp"
 #include "core/text.hpp"
 #include "data/data_fingerprint.hpp"
+#include "data/georef_sidecar.hpp"
+#include "data/image_io.hpp"
 #include "data/mask_dir.hpp"
 
 namespace pfce {
@@ -275,10 +277,11 @@ void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o
     }
 }
 
-void write_masks_in_chunks(std::size_t n, const Palette& palette, MaskDirWriting& writing,
+void write_masks_in_chunks(std::size_t n, const Dataset& ds, MaskDirWriting& writing,
                            const std::function<LabelMap(std::size_t)>& mask_of,
                            const std::function<void(std::size_t, std::size_t)>& progress,
                            MaskStageResult& r) {
+    const Palette& palette = ds.palette();
     const int C = palette.num_classes();
     r.per_class.assign(static_cast<std::size_t>(C), 0);
     // Chunks of about half a second: progress and a stop request are seen between chunks, so a
@@ -296,7 +299,13 @@ void write_masks_in_chunks(std::size_t n, const Palette& palette, MaskDirWriting
                 const LabelMap mask = mask_of(i);
                 counts[k].assign(static_cast<std::size_t>(C) + 1, 0);
                 for (std::uint8_t l : mask.labels) ++counts[k][l == 255 ? C : l];
-                writing.write(i, mask, palette);
+                const SampleRef& s = ds.sample(i);
+                GeoReference tags;
+                try {
+                    tags = read_georeference(s.image_path);
+                } catch (const Error&) {  // its readers say what is wrong with it
+                }
+                writing.write(i, mask, palette, window_place(s.image_path, tags, s.x0, s.y0));
             },
             2);
         for (std::size_t m = 0; m < count; ++m) {
@@ -411,7 +420,7 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
     MaskDirWriting writing = prepare_mask_dir(dir, force, ids);
 
     write_masks_in_chunks(
-        n, ds.palette(), writing,
+        n, ds, writing,
         [&](std::size_t i) {
             // No point on a pixel without data (transparent, NoData): training would drop it,
             // and a link from it would label pixels with data (probe). Tiles have none.

@@ -68,10 +68,12 @@ const nlohmann::json* image_reading_record(const MaskDir& md);
 // would otherwise be unknown.
 void record_image_reading(nlohmann::json& record, const ImageChoice& image);
 
-// Writes mask_of(i) for i in [0, n) through `writing`, counting each class's pixels into r
-// (per_class, labelled, pixels), in chunks of about half a second (the first of 4): progress(done,
-// n) is called and a stop request seen (StopRequested, which undoes the writing) between chunks.
-void write_masks_in_chunks(std::size_t n, const Palette& palette, MaskDirWriting& writing,
+// Writes mask_of(i), the mask of ds's sample i, for i in [0, n) through `writing`, each with its
+// image's place on the map (window_place: a GIS lays the points over their image), counting each
+// class's pixels into r (per_class, labelled, pixels), in chunks of about half a second (the first
+// of 4): progress(done, n) is called and a stop request seen (StopRequested, which undoes the
+// writing) between chunks.
+void write_masks_in_chunks(std::size_t n, const Dataset& ds, MaskDirWriting& writing,
                            const std::function<LabelMap(std::size_t)>& mask_of,
                            const std::function<void(std::size_t, std::size_t)>& progress,
                            MaskStageResult& r);

@@ -1383,6 +1383,36 @@ TEST(GeoReference, RotatedAndSouthUpGridsHaveTheirPixelsSize) {
               "pixel 0.3 x 0.3 against 0.6 x 0.6");
 }
 
+// A window's place (a tile's patch, sampled): the image's geotransform moved to the window's
+// corner, the world file's C and F the centre of its first pixel; its CRS by EPSG code; rotated
+// grids alike; an image without a place gives none.
+TEST(GeoReference, AWindowLiesWhereItsPixelsLieInItsImage) {
+    const std::string dir = test::temp_dir("geo_window_place");
+    const std::string tif = dir + "/tile.tif";
+    write_tiff_gray(tif, LabelMap(64, 48, 100), geo_at(25832, 366000, 5808000));
+    const SidecarGeoref whole = window_place(tif, read_georeference(tif), 0, 0);
+    EXPECT_EQ(whole.world, "0.05\n0\n0\n-0.05\n366000.025\n5807999.975\n");
+    EXPECT_EQ(whole.aux, "<PAMDataset>\n  <SRS>EPSG:25832</SRS>\n</PAMDataset>\n");
+    const SidecarGeoref patch = window_place(tif, read_georeference(tif), 20, 10);
+    const std::optional<MapGrid> g = map_grid_of_world(patch.world, "patch");
+    ASSERT_TRUE(g.has_value());
+    EXPECT_NEAR(g->x0, 366000 + 20 * 0.05, 1e-9);
+    EXPECT_NEAR(g->y0, 5808000 - 10 * 0.05, 1e-9);
+    // Rotated: the window's corner along the rotated axes.
+    GeoReference r = geo_at(25832, 0, 0);
+    r.pixel_scale.clear();
+    r.tiepoints.clear();
+    r.transformation = {0.3, 0.1, 0, 1000, 0.1, -0.3, 0, 2000, 0, 0, 1, 0, 0, 0, 0, 1};
+    write_tiff_gray(dir + "/r.tif", LabelMap(8, 8, 1), r);
+    const std::optional<GeoTransform> t =
+        geotransform_of_world(window_place(dir + "/r.tif", r, 2, 3).world);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_NEAR((*t)[0], 1000 + 2 * 0.3 + 3 * 0.1, 1e-9);
+    EXPECT_NEAR((*t)[3], 2000 + 2 * 0.1 - 3 * 0.3, 1e-9);
+    write_png(dir + "/bare.png", RgbImage(4, 4));
+    EXPECT_TRUE(window_place(dir + "/bare.png", GeoReference{}, 0, 0).empty());
+}
+
 // Where GDAL puts an image, from its first source in GDAL's order: a TIFF's .aux.xml GeoTransform
 // before its tags (GDAL writes one when a read-only GeoTIFF is georeferenced again) and its tags
 // before its world file; a PNG's world file before its .aux.xml; a JPEG's .aux.xml before its

@@ -1242,6 +1242,63 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     EXPECT_EQ(read_whole_file(users + "/a.tfw"), world);
 }
 
+// Sparse and linked masks lie where their images lie: each mask's world file and CRS beside it (a
+// GIS lays the points over their image; they carried none); a mask whose image lost its place
+// loses its sidecars when sampled again; an image without a place gives its mask none.
+TEST(RealDatasets, SparseAndLinkedMasksCarryTheirImagesPlace) {
+    const std::string root = test::temp_dir("real_mask_place");
+    const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
+    ASSERT_GE(fd.ids.size(), 3u);
+    const std::string tif_id = fd.ids[0], pgw_id = fd.ids[1], bare_id = fd.ids[2];
+    {  // one GeoTIFF (EPSG:25832 by its tags), one PNG placed by a world file and .prj
+        const std::string png = fd.root + "/images/" + tif_id + ".png";
+        const RgbImage img = read_rgb(png);
+        fs::remove(png);
+        write_geotiff(fd.root + "/images/" + tif_id + ".tif", img);
+    }
+    const std::string world = "0.3\n0\n0\n-0.3\n500000.15\n4999999.85\n";
+    std::ofstream(fd.root + "/images/" + pgw_id + ".pgw") << world;
+    std::ofstream(fd.root + "/images/" + pgw_id + ".prj")
+        << "PROJCS[\"WGS 84 / UTM zone 32N\",AUTHORITY[\"EPSG\",\"32632\"]]";
+    const std::string sp = root + "/sp", lk = root + "/lk";
+    const test::CommandResult sampled =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp);
+    ASSERT_EQ(sampled.status, 0) << sampled.output;
+    // The GeoTIFF's tags as GDAL reads them: the centre of pixel (0, 0) is half a pixel in.
+    EXPECT_EQ(read_whole_file(sp + "/" + tif_id + ".pgw"),
+              "0.05\n0\n0\n-0.05\n366012.525\n5808070.225\n");
+    EXPECT_EQ(read_whole_file(sp + "/" + tif_id + ".png.aux.xml"),
+              "<PAMDataset>\n  <SRS>EPSG:25832</SRS>\n</PAMDataset>\n");
+    EXPECT_EQ(read_whole_file(sp + "/" + pgw_id + ".pgw"),
+              "0.3\n0\n0\n-0.3\n500000.15\n4999999.85\n");
+    EXPECT_EQ(read_whole_file(sp + "/" + pgw_id + ".png.aux.xml"),
+              "<PAMDataset>\n  <SRS>EPSG:32632</SRS>\n</PAMDataset>\n");
+    for (const char* ext : {".pgw", ".prj", ".png.aux.xml"})
+        EXPECT_FALSE(fs::exists(sp + "/" + bare_id + ext)) << ext;
+    // Linked masks lie where their sparse masks lie.
+    const test::CommandResult linked =
+        test::run_pfce("link --in " + sp + " --out " + lk + " --radius 5 --device cpu");
+    ASSERT_EQ(linked.status, 0) << linked.output;
+    for (const std::string& id : {tif_id, pgw_id})
+        for (const char* ext : {".pgw", ".png.aux.xml"})
+            EXPECT_EQ(read_whole_file(lk + "/" + id + ext), read_whole_file(sp + "/" + id + ext))
+                << id << ext;
+    EXPECT_FALSE(fs::exists(lk + "/" + bare_id + ".pgw"));
+    // Its image's place gone, a mask sampled again has none (its old one would place it).
+    fs::remove(fd.root + "/images/" + pgw_id + ".pgw");
+    fs::remove(fd.root + "/images/" + pgw_id + ".prj");
+    const test::CommandResult again =
+        test::run_pfce("sample --data " + fd.root + " --points 6 --out " + sp + " --force");
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_FALSE(fs::exists(sp + "/" + pgw_id + ".pgw"));
+    EXPECT_FALSE(fs::exists(sp + "/" + pgw_id + ".png.aux.xml"));
+    EXPECT_TRUE(fs::exists(sp + "/" + tif_id + ".pgw"));
+    // The masks read back as before, and no temporary is left.
+    EXPECT_EQ(test::run_pfce("data stats " + sp).status, 0);
+    for (const auto& e : fs::directory_iterator(sp))
+        EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
 // Potsdam ships each tile three ways (2_Ortho_RGB, 3_Ortho_IRRG, 4_Ortho_RGBIR). A folder of only
 // RGBIR tiles is recognized and says how to read it; data.tile_image picks the set and data.bands
 // the bands (IR-R-G here), through training, the checkpoint, prediction and edge-aware linking.
