@@ -2802,6 +2802,32 @@ TEST(CliMisuse, EvalAgainstAnotherRunComparesOnTheSameImages) {
     EXPECT_LE(lo, both["against"]["miou_difference"].get<double>());
     EXPECT_GE(hi, both["against"]["miou_difference"].get<double>());
     EXPECT_EQ(both["against"]["beyond_chance"], lo > 0 || hi < 0);
+    // One class's IoU difference with its own interval (building extraction), and a class the
+    // models lack refused before scoring, naming the nearest.
+    const std::string name = test::foreign_class_names()[1];
+    const test::CommandResult one = test::run_pfce(eval + a + "/last.ckpt --against " + b +
+                                                   "/last.ckpt --interval-class " + name);
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_MESSAGE_HAS(one.output, "IoU " + name + " this - B interval ");
+    const test::CommandResult one_json =
+        test::run_pfce(eval + a + "/last.ckpt --against " + b + "/last.ckpt --interval-class " +
+                       name + " --json -q");
+    ASSERT_EQ(one_json.status, 0) << one_json.output;
+    const nlohmann::json k = test::json_in_output(one_json.output)["against"]["iou_difference"];
+    EXPECT_EQ(k["class"], name);
+    if (k.contains("ci95")) {
+        EXPECT_LE(k["ci95"][0].get<double>(), k["difference"].get<double>());
+        EXPECT_GE(k["ci95"][1].get<double>(), k["difference"].get<double>());
+    } else {
+        EXPECT_TRUE(k.contains("no_interval")) << k.dump();
+    }
+    const test::CommandResult typo = test::run_pfce(eval + a + "/last.ckpt --against " + b +
+                                                    "/last.ckpt --interval-class " + name + "x");
+    EXPECT_EQ(typo.status, 2) << typo.output;
+    EXPECT_MESSAGE_HAS(typo.output,
+                       "--interval-class " + name + "x: " + a + "/last.ckpt has no such class");
+    EXPECT_MESSAGE_HAS(typo.output, "did you mean " + name + "?");
+    EXPECT_EQ(test::run_pfce(eval + a + "/last.ckpt --interval-class " + name).status, 2);
 
     const test::CommandResult self =
         test::run_pfce(eval + a + "/last.ckpt --against " + root + "/./a/last.ckpt");

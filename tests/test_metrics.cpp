@@ -181,6 +181,30 @@ TEST(Metrics, BootstrapIntervalOfTheMiou) {
     EXPECT_MESSAGE_HAS(
         test::input_error_message([&] { paired_bootstrap_miou_difference(many, few, 3, -1, 500); }),
         "a paired comparison needs the same images: 64 and 5");
+    // One class's IoU: better on each class, so on class 1 alone too; the same class of a model
+    // against itself differs by nothing.
+    const auto total = [](const std::vector<std::vector<std::int64_t>>& units) {
+        std::vector<std::int64_t> t(9, 0);
+        for (const auto& u : units)
+            for (std::size_t i = 0; i < 9; ++i) t[i] += u[i];
+        return t;
+    };
+    const MiouDifference class_up = paired_bootstrap_miou_difference(better, many, 3, -1, 500, 1);
+    const double iou1_better = metrics_from_confusion(total(better), 3, -1).iou[1];
+    const double iou1_many = metrics_from_confusion(total(many), 3, -1).iou[1];
+    EXPECT_DOUBLE_EQ(class_up.diff, iou1_better - iou1_many);
+    EXPECT_GT(class_up.lo, 0.0) << class_up.lo << " " << class_up.hi;
+    EXPECT_NE(class_up.lo, up.lo);  // not the mIoU's interval
+    EXPECT_EQ(paired_bootstrap_miou_difference(many, many, 3, -1, 500, 2).hi, 0.0);
+    // A class in one image of 64 is in about 63% of the draws: an interval of those; in none, no
+    // IoU to compare at all.
+    EXPECT_EQ(paired_bootstrap_miou_difference(rare, rare, 3, -1, 500, 1).hi, 0.0);
+    std::vector<std::vector<std::int64_t>> without = rare;
+    without[5][4] = 0;
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] {
+                           paired_bootstrap_miou_difference(without, without, 3, -1, 500, 1);
+                       }),
+                       "no image scored labels or predicts the class");
     // A tiles dataset's windows are summed by tile, named in the order of the sums (what the
     // report pairs two experiments' units by).
     std::vector<std::string> tiles;

@@ -58,8 +58,9 @@ struct EvalArgs {
     bool force = false;  // may replace --per-image's and --confusion's files
     int bootstrap = 0;   // resamples of a bootstrap interval of the mIoU; 0: none
     bool bootstrap_given = false;
-    std::string against;  // a second checkpoint scored on the same images, compared pairwise
-    double zoom = 1.0;    // --zoom: images resampled by this before the model, logits back
+    std::string against;         // a second checkpoint scored on the same images, compared pairwise
+    std::string interval_class;  // --against: that class's IoU difference gets an interval too
+    double zoom = 1.0;           // --zoom: images resampled by this before the model, logits back
 };
 
 std::string names(const std::vector<std::string>& v) {
@@ -183,6 +184,18 @@ std::string empty_split_reason(const std::string& split, const DataSettings& d) 
     return "a dataset too small to hold one";
 }
 
+// --interval-class's class among the model's (-1: not asked); InputError naming them and the
+// nearest to a typo, before anything is scored.
+int interval_class_of(const EvalArgs& a, const std::vector<std::string>& class_names) {
+    if (a.interval_class.empty()) return -1;
+    for (std::size_t c = 0; c < class_names.size(); ++c)
+        if (class_names[c] == a.interval_class) return static_cast<int>(c);
+    const std::string near = nearest_name(a.interval_class, class_names);
+    PFCE_THROW(InputError, "--interval-class ", a.interval_class, ": ", a.checkpoint,
+               " has no such class (its classes: ", names(class_names), ")",
+               near.empty() ? std::string() : "; did you mean " + near + "?");
+}
+
 void run_eval(const EvalArgs& a) {
     if (a.batch_size_given && a.batch_size < 1)
         PFCE_THROW(InputError, "--batch-size ", a.batch_size,
@@ -208,6 +221,7 @@ void run_eval(const EvalArgs& a) {
     if (!a.labels.empty())
         require_input("--labels", a.labels, true, "the --out of pfce sample or pfce link");
     TrainedModel m = load_trained_model(*backend, a.checkpoint);
+    const int interval_class = interval_class_of(a, m.class_names);
     // --against: the other model on a backend of its own (it is built with its run's kernels,
     // layout and precision), loaded now so that what refuses it is said before any scoring.
     std::unique_ptr<Backend> other_backend;
@@ -786,7 +800,7 @@ void run_eval(const EvalArgs& a) {
         };
         comparison =
             compare_models(r.metrics, other_result->metrics, units(r), units(*other_result),
-                           m.clutter_class, a.bootstrap > 0 ? a.bootstrap : 1000);
+                           m.clutter_class, a.bootstrap > 0 ? a.bootstrap : 1000, interval_class);
     }
     const char* unit_name = by_tile ? "tiles" : "images";
     if (a.json) {
@@ -1017,6 +1031,11 @@ const bool registered = register_command(
                        "a second checkpoint scored on the same images: both models' scores side "
                        "by side, and their mIoU difference with a 95% paired bootstrap interval "
                        "(whether the test set can tell them apart)");
+        sub.add_option("--interval-class", a->interval_class,
+                       "with --against, also the paired interval of this class's IoU difference "
+                       "(e.g. building: a building-extraction model is judged by its buildings, "
+                       "which the background's IoU hides in the mIoU)")
+            ->needs("--against");
         sub.add_flag("--force", a->force, "replace an existing --per-image or --confusion file");
         sub.callback([a, batch_size, window, overlap, max_pixels, bootstrap] {
             a->batch_size_given = batch_size->count() > 0;

@@ -208,16 +208,19 @@ bool excludes_zero(const MiouDifference& d) {
 
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
                                                 const std::vector<std::vector<std::int64_t>>& b,
-                                                int num_classes, int clutter_class, int resamples) {
+                                                int num_classes, int clutter_class, int resamples,
+                                                int iou_class) {
     if (a.size() != b.size())
         PFCE_THROW(InputError, "a paired comparison needs the same images: ", a.size(), " and ",
                    b.size());
-    return seeded_bootstrap_miou_difference({a}, {b}, num_classes, clutter_class, resamples);
+    return seeded_bootstrap_miou_difference({a}, {b}, num_classes, clutter_class, resamples,
+                                            iou_class);
 }
 
 MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions>& a,
                                                 const std::vector<UnitConfusions>& b,
-                                                int num_classes, int clutter_class, int resamples) {
+                                                int num_classes, int clutter_class, int resamples,
+                                                int iou_class) {
     const std::size_t seeds = a.size();
     if (seeds == 0 || b.size() != seeds)
         PFCE_THROW(InputError, "a comparison over seeds needs one run of each per seed: ", seeds,
@@ -261,13 +264,20 @@ MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions
                 sb[i] += times[n] * cb[i];
             }
         }
-        return metrics_from_confusion(sa, num_classes, clutter_class).miou -
-               metrics_from_confusion(sb, num_classes, clutter_class).miou;
+        const SegMetrics ma = metrics_from_confusion(sa, num_classes, clutter_class),
+                         mb = metrics_from_confusion(sb, num_classes, clutter_class);
+        return iou_class < 0 ? ma.miou - mb.miou
+                             : ma.iou[static_cast<std::size_t>(iou_class)] -
+                                   mb.iou[static_cast<std::size_t>(iou_class)];
     };
     const std::vector<std::int64_t> once(scored.size(), 1);
     MiouDifference d;
     for (std::size_t s = 0; s < seeds; ++s) d.diff += difference(s, once);
     d.diff /= static_cast<double>(seeds);
+    if (!std::isfinite(d.diff))
+        PFCE_THROW(InputError,
+                   "no image scored labels or predicts the class, so its IoU is "
+                   "undefined under both models");
     d.units = scored.size();
     d.resamples = resamples;
     d.seeds = seeds;
@@ -288,12 +298,18 @@ MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions
         double sum = 0;
         for (std::size_t s = 0; s < seeds; ++s)
             if (seed_times[s] > 0) sum += static_cast<double>(seed_times[s]) * difference(s, times);
-        diffs.push_back(sum / static_cast<double>(seeds));
+        // One class's IoU is undefined on draws without it: such a draw says nothing.
+        if (std::isfinite(sum)) diffs.push_back(sum / static_cast<double>(seeds));
     }
+    if (diffs.size() * 2 < static_cast<std::size_t>(resamples))
+        PFCE_THROW(InputError, "the class is in too few of the images scored: ",
+                   resamples - static_cast<int>(diffs.size()), " of ", resamples,
+                   " resamples of them hold none of it, so its IoU has no interval");
+    d.resamples = static_cast<int>(diffs.size());
     const auto below = std::count_if(diffs.begin(), diffs.end(), [](double v) { return v <= 0; });
     const auto above = std::count_if(diffs.begin(), diffs.end(), [](double v) { return v >= 0; });
     d.p = std::min(1.0, 2.0 * static_cast<double>(1 + std::min(below, above)) /
-                            static_cast<double>(resamples + 1));
+                            static_cast<double>(diffs.size() + 1));
     if (d.units < kMinUnitsForSignificance) d.p = 1;  // Holm's correction marks none of them
     std::sort(diffs.begin(), diffs.end());
     d.lo = nearest_rank(diffs, 0.025);

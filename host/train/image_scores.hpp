@@ -105,9 +105,15 @@ struct MiouDifference {
 // Whether the difference is told from chance: its interval excludes 0, from at least
 // kMinUnitsForSignificance units.
 bool excludes_zero(const MiouDifference& d);
+// `iou_class` >= 0: the difference of that class's IoU instead of the mIoU (eval --against
+// --interval-class: a building-extraction model is judged by its buildings); draws whose units
+// neither label nor predict the class define no IoU and are left out (`resamples` then counts
+// those kept: a class in one image of n is in about 63% of them), and InputError where the scored
+// units hold none of it.
 MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<std::int64_t>>& a,
                                                 const std::vector<std::vector<std::int64_t>>& b,
-                                                int num_classes, int clutter_class, int resamples);
+                                                int num_classes, int clutter_class, int resamples,
+                                                int iou_class = -1);
 
 // Two experiments each trained once per seed, every run scored on the same units: a[s][k] is the
 // confusion matrix of unit k under a's run of seed s, b[s] b's run of the same seed (one seed
@@ -121,7 +127,8 @@ MiouDifference paired_bootstrap_miou_difference(const std::vector<std::vector<st
 using UnitConfusions = std::vector<std::vector<std::int64_t>>;
 MiouDifference seeded_bootstrap_miou_difference(const std::vector<UnitConfusions>& a,
                                                 const std::vector<UnitConfusions>& b,
-                                                int num_classes, int clutter_class, int resamples);
+                                                int num_classes, int clutter_class, int resamples,
+                                                int iou_class = -1);
 
 // Holm's step-down correction over a family of tests with p-values `p`: which are rejected with
 // family-wise error at most `alpha` (no false rejection among the true nulls, 19 times in 20 at

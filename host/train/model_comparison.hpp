@@ -37,14 +37,20 @@ struct ModelComparison {
     SegMetrics a, b;          // the model, and the one it is compared against
     MiouDifference d;         // mIoU(a) - mIoU(b) with its paired interval; units 0: none drawn
     std::string no_interval;  // why no interval was drawn (fewer than 2 units), else ""
+    // eval --interval-class: that class's IoU(a) - IoU(b) with its paired interval (units 0: none
+    // drawn, for class_no_interval's reason); class_index -1: not asked.
+    int class_index = -1;
+    MiouDifference class_d;
+    std::string class_no_interval;
 };
 
 // a_units, b_units: the confusion matrices of the same units (images; tiles for tiles) under
-// each model; a, b: the split's metrics under each.
+// each model; a, b: the split's metrics under each. `interval_class` >= 0: that class's IoU
+// difference gets a paired interval too.
 ModelComparison compare_models(const SegMetrics& a, const SegMetrics& b,
                                const std::vector<std::vector<std::int64_t>>& a_units,
                                const std::vector<std::vector<std::int64_t>>& b_units,
-                               int clutter_class, int resamples);
+                               int clutter_class, int resamples, int interval_class = -1);
 
 // The comparison as eval prints it under its table: both mIoUs, the difference with its interval
 // and whether chance alone could make it, then each class's IoU under both and their difference.
