@@ -1188,7 +1188,7 @@ TEST(Trainer, PlateauScheduleCanWatchOneClassIou) {
         for (std::uint8_t& v : s.dense.labels)
             if (v == 1) v = 0;
     Config longer = c;
-    longer.run.epochs = 7;
+    longer.run.epochs = 8;
     TrainOptions resume = quiet_options();
     resume.resume = true;
     testing::internal::CaptureStderr();
@@ -1199,10 +1199,13 @@ TEST(Trainer, PlateauScheduleCanWatchOneClassIou) {
                                         "val_loss: its best and patience start over");
     // The lr stays: epoch 7 runs at what epoch 6 decided under the old watch.
     const auto resumed = read_metrics(r.metrics_path);
-    ASSERT_EQ(resumed.size(), 7u);
+    ASSERT_EQ(resumed.size(), 8u);
     EXPECT_DOUBLE_EQ(resumed[6]["lr"].get<double>(),
                      lines[5]["lr"].get<double>() *
                          (lines[5]["val_iou"][1].get<double>() > best_iou ? 1.0 : 0.5));
+    // Epoch 7, the first watched on the loss, sets its best (an IoU kept as the best would have
+    // beaten every loss, and halved the lr of epoch 8).
+    EXPECT_DOUBLE_EQ(resumed[7]["lr"].get<double>(), resumed[6]["lr"].get<double>());
 
     // No validation mask holds the class: the validation loss instead, said.
     TrainInputs no_class = in;

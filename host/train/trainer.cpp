@@ -14,6 +14,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -1360,7 +1361,7 @@ class TrainingRun {
         // there is nothing to compare.
         if (const double watched = plateau_.of(val, monitored_loss); std::isfinite(watched))
             sched_.end_epoch(watched);
-        else if (!told_plateau_class_undefined_) {
+        else if (plateau_.cls >= 0 && !told_plateau_class_undefined_) {
             told_plateau_class_undefined_ = true;
             log_warn("epoch ", st_.epoch + 1, ": ",
                      in_.class_names[static_cast<std::size_t>(plateau_.cls)],
@@ -1393,7 +1394,7 @@ class TrainingRun {
         warn_of_unlabelled_batches();
         if (crf_on_ && cfg_.loss.crf_warmup > 0)
             line["crf_weight"] = crf_weight_at(cfg_.loss, st_.epoch);
-        append_line(result_.metrics_path, line.dump());
+        writing_state([&] { append_line(result_.metrics_path, line.dump()); });
         metrics_changed();
         char crf_part[48] = "";
         if (crf_on_) std::snprintf(crf_part, sizeof crf_part, " + crf %.4f", train_crf);
@@ -1452,8 +1453,32 @@ class TrainingRun {
         for (const StateRef& s : opt_.state()) ck.add(backend_, s.name, *s.value);
         // last.ckpt first: a full disk or a kill between the two leaves a run that --resume
         // continues, never a best.ckpt without the last.ckpt to go on from.
-        write_checkpoint(result_.last_checkpoint, ck);
-        if (also_best) write_checkpoint(result_.best_checkpoint, ck);
+        writing_state([&] {
+            write_checkpoint(result_.last_checkpoint, ck);
+            if (also_best) write_checkpoint(result_.best_checkpoint, ck);
+        });
+    }
+
+    // Runs a write of the run's state (checkpoints, metrics.jsonl). A failure (a full disk, a
+    // file system gone read-only) says, with what failed and where, that last.ckpt holds the run so
+    // far (each written through a temporary: a failed write keeps the one before) and what
+    // continues it (a probe's full disk said only what failed). Writes only: a device's failure or
+    // its memory running out asks for other settings, which --resume refuses.
+    template <typename Write>
+    void writing_state(Write&& write) {
+        try {
+            write();
+        } catch (const SystemError& e) {
+            std::error_code ec;
+            if (!fs::is_regular_file(result_.last_checkpoint, ec)) throw;
+            const std::string& where = e.where();
+            const std::size_t colon = where.rfind(':');
+            throw SystemError(
+                std::string(e.what()) + "; the run so far is in " + result_.last_checkpoint +
+                    ": once that is mended, " + opts_.continue_with + " continues it",
+                where.substr(0, colon).c_str(),
+                colon == std::string::npos ? 0 : std::atoi(where.c_str() + colon + 1));
+        }
     }
 
     // A finite loss can still say that the run trains on nonsense: far above what an untrained
@@ -2070,19 +2095,9 @@ TrainResult train_unet(Backend& backend, const Config& cfg, const TrainInputs& i
     run.write_run_config();  // also where a resume finds nothing to do: an edited file is put back
     if (!more) return run.finish();
     run.log_start();
-    try {
-        while (!run.done())
-            if (!run.train_epoch()) return std::move(run.result());
-        return run.finish();
-    } catch (const SystemError& e) {
-        // A full disk, a file system gone read-only: what failed is said, and the run so far
-        // stands in last.ckpt (each written through a temporary: a failed write keeps the one
-        // before), which --resume continues (a probe's full disk said only what failed).
-        std::error_code ec;
-        if (!fs::is_regular_file(run.result().last_checkpoint, ec)) throw;
-        PFCE_THROW(SystemError, e.what(), "; the run so far is in ", run.result().last_checkpoint,
-                   ": once that is mended, ", opts.continue_with, " continues it");
-    }
+    while (!run.done())
+        if (!run.train_epoch()) return std::move(run.result());
+    return run.finish();
 }
 
 }  // namespace pfce
