@@ -126,10 +126,17 @@ std::string grid_difference(const GeoTransform& a, const GeoTransform& b) {
         return os.str();
     }
     for (const int k : {1, 2, 4, 5})
-        if (differ(a[k], b[k], std::max(sa.x, sa.y)))
-            return "pixel axes " +
-                   (orientation(a).empty() ? ", north-up" : orientation(a)).substr(2) +
-                   " against " + (orientation(b).empty() ? ", north-up" : orientation(b)).substr(2);
+        if (differ(a[k], b[k], std::max(sa.x, sa.y))) {
+            const std::string
+                oa = (orientation(a).empty() ? ", north-up" : orientation(a)).substr(2),
+                ob = (orientation(b).empty() ? ", north-up" : orientation(b)).substr(2);
+            if (oa != ob) return "pixel axes " + oa + " against " + ob;
+            // Alike in words (30.00 and 30.04 degrees, two shears): the terms themselves.
+            os << "pixel axes (" << a[1] << ", " << a[2] << ", " << a[4] << ", " << a[5]
+               << ") against (" << b[1] << ", " << b[2] << ", " << b[4] << ", " << b[5]
+               << ") (GDAL's geotransform terms 1, 2, 4, 5)";
+            return os.str();
+        }
     // b's origin in a's pixels: the inverse of a's 2x2 step matrix.
     const double dx = b[0] - a[0], dy = b[3] - a[3];
     const double dc = (a[5] * dx - a[2] * dy) / det, dr = (a[1] * dy - a[4] * dx) / det;
