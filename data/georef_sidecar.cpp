@@ -248,7 +248,8 @@ namespace {
 // A GeoTIFF's tie points as the <GCPList> of a PAM .aux.xml, as GDAL reads them: each (I, J, K,
 // X, Y, Z) a GCP at pixel I, line J (half a pixel on in a raster of points, GTRasterTypeGeoKey 2,
 // as GDAL's GeoTIFF driver moves them), its CRS by `epsg` (none where 0).
-std::string gcp_list_xml(const GeoReference& tags, int epsg) {
+// `x0`, `y0`: the corner of a window of the image the list is for (sample's tile patches).
+std::string gcp_list_xml(const GeoReference& tags, int epsg, int x0 = 0, int y0 = 0) {
     bool point = false;
     for (std::size_t i = 4; i + 3 < tags.key_directory.size(); i += 4)
         point = point || (tags.key_directory[i] == 1025 && tags.key_directory[i + 1] == 0 &&
@@ -262,9 +263,9 @@ std::string gcp_list_xml(const GeoReference& tags, int epsg) {
     const double shift = point ? 0.5 : 0.0;
     for (std::size_t k = 0; k + 5 < tags.tiepoints.size(); k += 6) {
         const double* t = &tags.tiepoints[k];
-        xml += "    <GCP Id=\"" + std::to_string(k / 6 + 1) + "\" Pixel=\"" + number(t[0] + shift) +
-               "\" Line=\"" + number(t[1] + shift) + "\" X=\"" + number(t[3]) + "\" Y=\"" +
-               number(t[4]) + "\" Z=\"" + number(t[5]) + "\" />\n";
+        xml += "    <GCP Id=\"" + std::to_string(k / 6 + 1) + "\" Pixel=\"" +
+               number(t[0] + shift - x0) + "\" Line=\"" + number(t[1] + shift - y0) + "\" X=\"" +
+               number(t[3]) + "\" Y=\"" + number(t[4]) + "\" Z=\"" + number(t[5]) + "\" />\n";
     }
     return xml + "  </GCPList>\n";
 }
@@ -566,8 +567,20 @@ SidecarGeoref window_place(const std::string& image, const GeoReference& tags, i
     SidecarGeoref g;
     try {
         const std::optional<PlacedTransform> placed = geotransform_as_gdal_reads(image, tags);
-        if (!placed) return g;
+        if (!placed) {
+            // A GeoTIFF located by ground control points: they, moved to the window (as predict
+            // carries them, a GCPList in the .aux.xml).
+            if (tags.tiepoints.size() >= 6 && tags.pixel_scale.empty() &&
+                tags.transformation.empty()) {
+                const int epsg = epsg_code(tags);
+                g.aux = "<PAMDataset>\n" + gcp_list_xml(tags, epsg, x0, y0) + "</PAMDataset>\n";
+                g.crs_not_carried = epsg == 0 && !tags.key_directory.empty();
+            }
+            return g;
+        }
         const GeoTransform& t = placed->transform;
+        if (const PixelSides s = pixel_sides(t); !(s.x > 0 && s.y > 0))
+            return g;  // a degenerate grid places nothing
         // A world file's C and F are the centre of the window's pixel (0, 0); each number in its
         // shortest form that reads back to the same double.
         const double c = x0 + 0.5, r = y0 + 0.5;
@@ -579,10 +592,18 @@ SidecarGeoref window_place(const std::string& image, const GeoReference& tags, i
             g.world.append(buf, end).push_back('\n');
         }
         g.world_of_tags = placed->source == kPlacedByTags;
+        // The CRS in the .aux.xml, which GDAL reads beside a PNG (it reads no .prj there): by
+        // its EPSG code, else as the text GDAL reads for the image (WKT of an .aux.xml or a
+        // .prj); GeoTIFF keys without a code cannot be written so (crs_not_carried).
+        std::string srs;
         if (const int epsg = crs_as_gdal_reads(image, tags).epsg; epsg > 0)
-            g.aux = "<PAMDataset>\n  <SRS>EPSG:" + std::to_string(epsg) + "</SRS>\n</PAMDataset>\n";
+            srs = "EPSG:" + std::to_string(epsg);
         else
-            g.prj = crs_text_as_gdal_reads(image, tags);
+            srs = xml_escape(crs_text_as_gdal_reads(image, tags));
+        if (!srs.empty())
+            g.aux = "<PAMDataset>\n  <SRS>" + srs + "</SRS>\n</PAMDataset>\n";
+        else
+            g.crs_not_carried = !tags.key_directory.empty();
     } catch (const Error&) {
         return SidecarGeoref{};
     }
@@ -615,6 +636,8 @@ namespace {
 // Each sidecar `out` gets, with its text. Not one that is the input's own file: a mask beside its
 // input with the same stem shares its .prj, whose text is the same. A PNG's camera model goes in
 // its .aux.xml, the one place GDAL reads it for a PNG (a TIFF holds it in its tag).
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> sidecar_files(const SidecarGeoref& geo,
                                                                const std::string& out) {
     const fs::path p(out);
@@ -639,8 +662,6 @@ std::vector<std::pair<std::string, std::string>> sidecar_files(const SidecarGeor
     }
     return files;
 }
-
-}  // namespace
 
 std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out) {
     std::vector<std::string> paths;

@@ -34,6 +34,9 @@ struct SidecarGeoref {
     // `world` was made of those tags, not read from world_file (which GDAL reads after them, and
     // which is then not carried): describe() names the tags alone.
     bool world_of_tags = false;
+    // window_place: the image names a CRS (GeoTIFF keys without an EPSG code) that a PNG's
+    // sidecars cannot carry; its caller says so.
+    bool crs_not_carried = false;
     bool empty() const { return world.empty() && prj.empty() && aux.empty(); }
     // "world file a.pgw, a.prj" (what is there), for logs.
     std::string describe() const;
@@ -106,9 +109,11 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
 
 // The place of the window of `image` whose corner is pixel (x0, y0) (the whole image: 0, 0) as a
 // PNG's sidecars, for the masks pfce derives from it (sample, link): a world file of the
-// geotransform GDAL reads for it (rotated or south-up too) moved to the window, and its CRS, an
-// .aux.xml naming the EPSG code (else the CRS text GDAL reads, as a .prj). Empty where nothing
-// places the image; never throws and logs nothing (the image's readers say what is wrong with it).
+// geotransform GDAL reads for it (rotated or south-up too) moved to the window, and its CRS in an
+// .aux.xml (by EPSG code, else the CRS text GDAL reads for the image); a GeoTIFF located by ground
+// control points, its GCPList moved to the window. Empty where nothing places the image; never
+// throws and logs nothing (the image's readers say what is wrong with it; crs_not_carried is for
+// the caller to say).
 SidecarGeoref window_place(const std::string& image, const GeoReference& tags, int x0, int y0);
 
 // The files `out` (a .png or .tif image on the input's pixel grid) gets for `geo`: its world file
@@ -116,6 +121,9 @@ SidecarGeoref window_place(const std::string& image, const GeoReference& tags, i
 // those `geo` has, except one that is the input's own (a mask beside its input, of the same stem,
 // shares its .prj: the same text).
 std::vector<std::string> sidecar_paths(const SidecarGeoref& geo, const std::string& out);
+// Those files with their texts, (path, text) each.
+std::vector<std::pair<std::string, std::string>> sidecar_files(const SidecarGeoref& geo,
+                                                               const std::string& out);
 
 // Writes them, each atomically, or (`staged`) to temporaries that staged->commit() puts in place
 // with the image they describe.

@@ -65,7 +65,11 @@ nlohmann::json common_ground_pixel_size(const std::vector<std::string>& images, 
             continue;
         }
         const auto close = [](double a, double b) { return std::abs(a - b) <= 0.01 * b; };
-        if (p->epsg != first->epsg || !close(p->x, first->x) || !close(p->y, first->y)) {
+        // Two CRSs in ground metres compare (UTM zones of WGS 84 and of ETRS89: Potsdam's tiles
+        // come in both), as predict compares an input with the record (a probe's 0.3 m training
+        // images in 32633 and 25833 recorded no size).
+        const bool same_units = p->epsg == first->epsg || pixel_sizes_compare(p->epsg, first->epsg);
+        if (!same_units || !close(p->x, first->x) || !close(p->y, first->y)) {
             // Several scales may be meant (a dataset of two surveys); one by mistake (a 10 cm
             // survey among 5 cm ones) teaches a car two lengths. Said, not refused.
             const auto said = [](const GroundPixelSize& g) {

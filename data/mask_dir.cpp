@@ -48,6 +48,11 @@ void check_id(const std::string& dir, const std::string& id) {
     if (id.empty() || id == "." || id == ".." || id.find('/') != std::string::npos ||
         id.find('\\') != std::string::npos || id.find('\0') != std::string::npos)
         PFCE_THROW(InputError, dir, ": sample id \"", id, "\" cannot be a mask file name");
+    // Its longest file, the place's .aux.xml, goes through a temporary of a longer name.
+    if (const std::string aux = id + ".png.aux.xml"; aux.size() > kMaxNameWrittenAtomically)
+        PFCE_THROW(InputError, dir, ": sample id \"", id, "\" is too long for a mask's files (",
+                   aux, ": ", aux.size(), " bytes, past the ", kMaxNameWrittenAtomically,
+                   " pfce can write through a temporary)");
 }
 
 bool same_colour(const Rgb& a, const Rgb& b) {
@@ -185,6 +190,26 @@ LabelMap labels_by_palette_colour(LabelMap m, const std::vector<Rgb>& colormap,
     if (renumbered)
         for (std::uint8_t& v : m.labels) v = label[v];
     return m;
+}
+
+// Removes the sidecars of the mask `png` other than `kept` (a place no longer its image's, or one
+// a writing cut short left); true if it removed one. Compared as files, not names: on a file
+// system that ignores case (exFAT, NTFS, SMB) the candidate id.PGW is the id.pgw just written.
+bool remove_sidecars_but(const std::string& png, const std::vector<std::string>& kept) {
+    bool removed = false;
+    for (const std::string& p : georef_sidecar_candidates(png)) {
+        std::error_code ec;
+        if (!fs::exists(p, ec)) continue;
+        if (std::any_of(kept.begin(), kept.end(), [&](const std::string& k) {
+                std::error_code e;
+                return fs::equivalent(p, k, e);
+            }))
+            continue;
+        fs::remove(p, ec);
+        if (ec) PFCE_THROW(SystemError, "cannot remove ", p, ": ", ec.message());
+        removed = true;
+    }
+    return removed;
 }
 
 }  // namespace
@@ -336,16 +361,9 @@ void MaskDirWriting::write(std::size_t k, const LabelMap& mask, const Palette& p
 void MaskDirWriting::remove_other_places() const {
     // A mask's sidecars of an earlier writing that this one did not write (its image lost its
     // place, or a writing cut short wrote other ones): they would place the new mask.
-    std::error_code ec;
-    const auto remove_unwritten = [&](const std::string& id, const std::vector<std::string>& kept) {
-        for (const std::string& p : georef_sidecar_candidates(mask_png_path(dir_, id)))
-            if (std::find(kept.begin(), kept.end(), p) == kept.end() && fs::exists(p, ec)) {
-                fs::remove(p, ec);
-                if (ec) PFCE_THROW(SystemError, "cannot remove ", p, ": ", ec.message());
-            }
-    };
-    for (std::size_t k = 0; k < ids_.size(); ++k) remove_unwritten(ids_[k], places_[k]);
-    for (const std::string& id : dropped_) remove_unwritten(id, {});
+    for (std::size_t k = 0; k < ids_.size(); ++k)
+        remove_sidecars_but(mask_png_path(dir_, ids_[k]), places_[k]);
+    for (const std::string& id : dropped_) remove_sidecars_but(mask_png_path(dir_, id), {});
 }
 
 void MaskDirWriting::drop_at_finish(std::vector<std::string> earlier_ids) {
@@ -379,6 +397,25 @@ void MaskDirWriting::finish(const nlohmann::json& meta, const Palette& palette) 
     remove_other_places();
     write_mask_json(dir_, ids_, meta, palette);
     undo_ = false;
+}
+
+std::size_t update_mask_places(const MaskDir& md,
+                               const std::function<SidecarGeoref(std::size_t)>& place_of) {
+    std::size_t changed = 0;
+    for (std::size_t k = 0; k < md.ids.size(); ++k) {
+        const std::string png = mask_png_path(md.dir, md.ids[k]);
+        bool any = false;
+        std::vector<std::string> wanted;
+        for (const auto& [path, text] : sidecar_files(place_of(k), png)) {
+            wanted.push_back(path);
+            std::error_code ec;
+            if (fs::is_regular_file(path, ec) && read_whole_file(path) == text) continue;
+            write_file_atomically(path, text);
+            any = true;
+        }
+        changed += remove_sidecars_but(png, wanted) || any;
+    }
+    return changed;
 }
 
 bool is_mask_directory(const std::string& dir) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,6 +125,14 @@ std::string mask_files_change(const MaskDir& md);
 // a warning, not a refusal, since a copy without its times or a hand-corrected mask is a change
 // too; reused as it stands, a replaced mask (another image's) would train silently.
 void warn_if_mask_files_changed(const MaskDir& md);
+// Puts md's masks where place_of(k) (the place of md.ids[k]'s image, window_place) says, where
+// their sidecars say otherwise (its image was georeferenced again since): each changed sidecar
+// written again, atomically, and one no longer wanted removed. The number of masks changed. A
+// reuse of the masks (sample of the same settings) calls it: the masks are the same, their place
+// is the images' now.
+std::size_t update_mask_places(const MaskDir& md,
+                               const std::function<SidecarGeoref(std::size_t)>& place_of);
+
 // Reads masks.json (InputError naming the file if missing, malformed or of an unknown format, or
 // edited since pfce wrote it: its checksum, unless `check_record` is false, which only replacing
 // the directory's masks may ask, to know which masks it held).

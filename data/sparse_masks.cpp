@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -277,12 +278,28 @@ void apply_sampled_dataset_options(const nlohmann::json& made, DatasetOptions& o
     }
 }
 
+namespace {
+
+// Where sample i's image lies (its window of a tile: a patch), as its mask's sidecars.
+SidecarGeoref sample_place(const Dataset& ds, std::size_t i) {
+    const SampleRef& s = ds.sample(i);
+    GeoReference tags;
+    try {
+        tags = read_georeference(s.image_path);
+    } catch (const Error&) {  // its readers say what is wrong with it
+    }
+    return window_place(s.image_path, tags, s.x0, s.y0);
+}
+
+}  // namespace
+
 void write_masks_in_chunks(std::size_t n, const Dataset& ds, MaskDirWriting& writing,
                            const std::function<LabelMap(std::size_t)>& mask_of,
                            const std::function<void(std::size_t, std::size_t)>& progress,
                            MaskStageResult& r) {
     const Palette& palette = ds.palette();
     const int C = palette.num_classes();
+    std::atomic<bool> crs_said{false};  // a CRS the masks cannot carry: said once
     r.per_class.assign(static_cast<std::size_t>(C), 0);
     // Chunks of about half a second: progress and a stop request are seen between chunks, so a
     // fixed 256 images of 6000x6000 showed nothing for 79 s and took 71 s to stop. A few images
@@ -299,13 +316,13 @@ void write_masks_in_chunks(std::size_t n, const Dataset& ds, MaskDirWriting& wri
                 const LabelMap mask = mask_of(i);
                 counts[k].assign(static_cast<std::size_t>(C) + 1, 0);
                 for (std::uint8_t l : mask.labels) ++counts[k][l == 255 ? C : l];
-                const SampleRef& s = ds.sample(i);
-                GeoReference tags;
-                try {
-                    tags = read_georeference(s.image_path);
-                } catch (const Error&) {  // its readers say what is wrong with it
-                }
-                writing.write(i, mask, palette, window_place(s.image_path, tags, s.x0, s.y0));
+                const SidecarGeoref place = sample_place(ds, i);
+                if (place.crs_not_carried && !crs_said.exchange(true))
+                    log_warn(ds.sample(i).image_path,
+                             "'s CRS is defined by GeoTIFF keys without an EPSG code, which pfce "
+                             "cannot write beside a PNG mask: its mask (and any other such "
+                             "image's) lies on the image's pixels but names no CRS");
+                writing.write(i, mask, palette, place);
             },
             2);
         for (std::size_t m = 0; m < count; ++m) {
@@ -392,6 +409,11 @@ MaskStageResult make_sparse_masks(const Dataset& ds, const SamplerOptions& so,
         if (same_masks && changed.empty()) {
             r.reused = true;
             remove_stale_temps(dir);  // a killed writer's, beside the complete masks
+            // The same masks; their place is their images' now (georeferenced again since).
+            if (const std::size_t moved =
+                    update_mask_places(md, [&](std::size_t k) { return sample_place(ds, k); }))
+                log_info(dir, ": ", moved, moved == 1 ? " mask's" : " masks'",
+                         " place on the map updated (their images were georeferenced again)");
             r.labelled = md.meta.value("labelled_pixels", std::int64_t{0});
             r.pixels = md.meta.value("pixels", std::int64_t{0});
             const auto pc = md.meta.value("per_class", std::vector<std::int64_t>{});

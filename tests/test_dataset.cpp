@@ -1413,6 +1413,19 @@ TEST(GeoReference, AWindowLiesWhereItsPixelsLieInItsImage) {
     EXPECT_TRUE(window_place(dir + "/bare.png", GeoReference{}, 0, 0).empty());
 }
 
+// Training images of one pixel size in two UTM CRSs (Potsdam's tiles come in 32633 and 25833):
+// one size recorded, as predict compares them (a probe's run recorded none).
+TEST(GeoReference, PixelSizesOfTwoMetricCrssAreOne) {
+    const std::string dir = test::temp_dir("geo_two_utm");
+    write_tiff_gray(dir + "/a.tif", LabelMap(8, 6, 1), geo_at(32633, 366000, 5808000, 0.3));
+    write_tiff_gray(dir + "/b.tif", LabelMap(8, 6, 1), geo_at(25833, 366000, 5808000, 0.3));
+    const nlohmann::json both = common_ground_pixel_size({dir + "/a.tif", dir + "/b.tif"}, false);
+    ASSERT_TRUE(both.is_object()) << both.dump();
+    EXPECT_DOUBLE_EQ(both["x"].get<double>(), 0.3);
+    write_tiff_gray(dir + "/c.tif", LabelMap(8, 6, 1), geo_at(3857, 366000, 5808000, 0.3));
+    EXPECT_TRUE(common_ground_pixel_size({dir + "/a.tif", dir + "/c.tif"}, false).is_null());
+}
+
 // Where GDAL puts an image, from its first source in GDAL's order: a TIFF's .aux.xml GeoTransform
 // before its tags (GDAL writes one when a read-only GeoTIFF is georeferenced again) and its tags
 // before its world file; a PNG's world file before its .aux.xml; a JPEG's .aux.xml before its

@@ -1208,8 +1208,8 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
     std::vector<std::string> left;
     for (const auto& e : fs::directory_iterator(root + "/re")) left.push_back(e.path().filename());
     std::sort(left.begin(), left.end());
-    // (and the mark of a directory of predictions, which --recursive leaves out)
-    EXPECT_EQ(left, (std::vector<std::string>{".pfce-predictions", "a.png", "a_overlay.png"}));
+    // (no mark of a directory of predictions: it held other files when first predicted into)
+    EXPECT_EQ(left, (std::vector<std::string>{"a.png", "a_overlay.png"}));
     fs::create_directories(root + "/stray");
     std::ofstream(root + "/stray/a.wld") << world;
     const test::CommandResult stray = test::run_pfce(again + plain + " --out " + root + "/stray");
@@ -1248,8 +1248,9 @@ TEST(RealDatasets, PredictionCarriesSidecarGeoreference) {
 TEST(RealDatasets, SparseAndLinkedMasksCarryTheirImagesPlace) {
     const std::string root = test::temp_dir("real_mask_place");
     const auto fd = test::write_foreign_dataset(root + "/data", test::ForeignSpec{});
-    ASSERT_GE(fd.ids.size(), 3u);
+    ASSERT_GE(fd.ids.size(), 5u);
     const std::string tif_id = fd.ids[0], pgw_id = fd.ids[1], bare_id = fd.ids[2];
+    const std::string wkt_id = fd.ids[3], gcp_id = fd.ids[4];
     {  // one GeoTIFF (EPSG:25832 by its tags), one PNG placed by a world file and .prj
         const std::string png = fd.root + "/images/" + tif_id + ".png";
         const RgbImage img = read_rgb(png);
@@ -1260,6 +1261,18 @@ TEST(RealDatasets, SparseAndLinkedMasksCarryTheirImagesPlace) {
     std::ofstream(fd.root + "/images/" + pgw_id + ".pgw") << world;
     std::ofstream(fd.root + "/images/" + pgw_id + ".prj")
         << "PROJCS[\"WGS 84 / UTM zone 32N\",AUTHORITY[\"EPSG\",\"32632\"]]";
+    // A CRS without a code (a local grid) goes in the .aux.xml as its text, which GDAL reads
+    // beside a PNG (it reads no .prj there); a GeoTIFF located by GCPs, its GCPList.
+    std::ofstream(fd.root + "/images/" + wkt_id + ".pgw") << world;
+    std::ofstream(fd.root + "/images/" + wkt_id + ".prj") << "LOCAL_CS[\"site <B>\"]";
+    {
+        const std::string png = fd.root + "/images/" + gcp_id + ".png";
+        const RgbImage img = read_rgb(png);
+        fs::remove(png);
+        const std::vector<double> gcps = {0,  0, 0, 366000, 5808000, 0,
+                                          10, 0, 0, 366002, 5808000, 0};
+        write_geotiff(fd.root + "/images/" + gcp_id + ".tif", img, nullptr, true, &gcps);
+    }
     const std::string sp = root + "/sp", lk = root + "/lk";
     const test::CommandResult sampled =
         test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp);
@@ -1275,6 +1288,25 @@ TEST(RealDatasets, SparseAndLinkedMasksCarryTheirImagesPlace) {
               "<PAMDataset>\n  <SRS>EPSG:32632</SRS>\n</PAMDataset>\n");
     for (const char* ext : {".pgw", ".prj", ".png.aux.xml"})
         EXPECT_FALSE(fs::exists(sp + "/" + bare_id + ext)) << ext;
+    EXPECT_EQ(read_whole_file(sp + "/" + wkt_id + ".png.aux.xml"),
+              "<PAMDataset>\n  <SRS>LOCAL_CS[&quot;site &lt;B&gt;&quot;]</SRS>\n</PAMDataset>\n");
+    EXPECT_FALSE(fs::exists(sp + "/" + wkt_id + ".prj"));
+    EXPECT_MESSAGE_HAS(
+        read_whole_file(sp + "/" + gcp_id + ".png.aux.xml"),
+        "<GCPList Projection=\"EPSG:25832\">\n    <GCP Id=\"1\" Pixel=\"0\" Line=\"0\" "
+        "X=\"366000\" Y=\"5808000\" Z=\"0\" />");
+    // Sampled again with the same settings, the masks are reused, and their place follows their
+    // images' (a GIS probe: a place changed since stayed stale, --force or not).
+    std::ofstream(fd.root + "/images/" + bare_id + ".pgw") << world;
+    const test::CommandResult reused =
+        test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp);
+    ASSERT_EQ(reused.status, 0) << reused.output;
+    EXPECT_MESSAGE_HAS(reused.output, "reused");
+    EXPECT_MESSAGE_HAS(reused.output, sp + ": 1 mask's place on the map updated");
+    EXPECT_EQ(read_whole_file(sp + "/" + bare_id + ".pgw"), world);
+    fs::remove(fd.root + "/images/" + bare_id + ".pgw");
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp).status, 0);
+    EXPECT_FALSE(fs::exists(sp + "/" + bare_id + ".pgw"));
     // Linked masks lie where their sparse masks lie.
     const test::CommandResult linked =
         test::run_pfce("link --in " + sp + " --out " + lk + " --radius 5 --device cpu");

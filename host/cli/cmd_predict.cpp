@@ -490,6 +490,18 @@ void run_predict(const PredictArgs& a) {
     sw.overlap = overlap_for(a.overlap, a.overlap_given, sw.window, a.window_given);
     const std::int64_t max_pixels = a.max_pixels_given ? a.max_pixels : m.config.data.max_pixels;
     check_inputs_before_writing(jobs, a, m, sw, max_pixels);
+    // A directory of inputs fills --out with predictions: marked so, once one is there; not a
+    // directory of the user's that held other files (their images would be left out by
+    // --recursive ever after).
+    const bool mark_out = [&] {
+        std::error_code ec;
+        // A directory of inputs, or one image into a directory (--out ending in '/', or one).
+        const bool into_directory = fs::is_directory(a.input, ec) ||
+                                    (!a.out.empty() && a.out.back() == '/') ||
+                                    fs::is_directory(a.out, ec);
+        return into_directory && (!fs::exists(a.out, ec) || fs::is_empty(a.out, ec) ||
+                                  fs::exists(fs::path(a.out) / kPredictionsMarker, ec));
+    }();
     // Only now, with every input checked: the directories the masks go to (a missing one is made,
     // for a directory of inputs as for one mask file). Those made are removed again, once empty,
     // when predict ends with nothing written in them (stopped before the first image, or failed).
@@ -527,11 +539,6 @@ void run_predict(const PredictArgs& a) {
     std::int64_t pixels = 0, unsure = 0;  // unsure: confidence below one half; pixels with data
     std::int64_t no_data_total = 0;
     std::size_t done = 0;
-    // A directory of inputs fills --out with predictions: marked so, once one is there.
-    const bool from_directory = [&] {
-        std::error_code ec;
-        return fs::is_directory(a.input, ec);
-    }();
     // Under --force, the masks there before: those not yet replaced when a stop comes are the
     // earlier prediction's, which --skip-existing would keep (it mixed two models' masks without
     // a word: interruption probe).
@@ -846,7 +853,7 @@ void run_predict(const PredictArgs& a) {
         no_data_total += no_data;
         ++done;
         made.kept();  // they hold a prediction now
-        if (from_directory && done == 1) mark_predictions_dir(a.out);
+        if (mark_out && done == 1) mark_predictions_dir(a.out);
     }
     if (done == 0 && !unread.empty())
         PFCE_THROW(InputError, "none of the ", jobs.size(),
