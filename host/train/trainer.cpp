@@ -23,6 +23,7 @@
 #include <sstream>
 #include <string_view>
 #include <tuple>
+#include <utility>
 
 #include "core/dir_lock.hpp"
 #include "core/file_io.hpp"
@@ -1037,6 +1038,14 @@ class TrainingRun {
             say_validation_fallbacks();
     }
 
+    // Says, once a run for each of them, that the class `f` follows has no IoU this epoch.
+    void say_class_undefined(const FollowedMetric& f, bool& told, const char* who) const {
+        if (f.cls < 0 || std::exchange(told, true)) return;
+        log_warn("epoch ", st_.epoch + 1, ": ", in_.class_names[static_cast<std::size_t>(f.cls)],
+                 " has no validation IoU this epoch (no pixel of it scored): ", who, " ", f.name,
+                 " only in epochs where it has one");
+    }
+
     // Says what best.ckpt and a plateau schedule follow instead of the metric asked of them
     // (followed_metric), where validation cannot score it.
     void say_validation_fallbacks() const {
@@ -1343,14 +1352,8 @@ class TrainingRun {
         if (val_on_) warn_if_blowing_up("validation", val.loss, lowest_val_loss_);
         const double monitored_loss = val_on_ ? val.loss : train_loss;
         const double candidate = best_.of(val, monitored_loss);
-        if (best_.cls >= 0 && !std::isfinite(candidate) && !told_best_class_undefined_) {
-            told_best_class_undefined_ = true;
-            log_warn("epoch ", st_.epoch + 1, ": ",
-                     in_.class_names[static_cast<std::size_t>(best_.cls)],
-                     " has no validation IoU this epoch (no pixel of it scored): best.ckpt "
-                     "follows ",
-                     best_.name, " only in epochs where it has one");
-        }
+        if (!std::isfinite(candidate))
+            say_class_undefined(best_, told_best_class_undefined_, "best.ckpt follows");
         const bool improved = std::isfinite(candidate) &&
                               (best_.max ? candidate > st_.best_value : candidate < st_.best_value);
         if (improved) {
@@ -1361,14 +1364,9 @@ class TrainingRun {
         // there is nothing to compare.
         if (const double watched = plateau_.of(val, monitored_loss); std::isfinite(watched))
             sched_.end_epoch(watched);
-        else if (plateau_.cls >= 0 && !told_plateau_class_undefined_) {
-            told_plateau_class_undefined_ = true;
-            log_warn("epoch ", st_.epoch + 1, ": ",
-                     in_.class_names[static_cast<std::size_t>(plateau_.cls)],
-                     " has no validation IoU this epoch (no pixel of it scored): the plateau "
-                     "schedule watches ",
-                     plateau_.name, " only in epochs where it has one");
-        }
+        else
+            say_class_undefined(plateau_, told_plateau_class_undefined_,
+                                "the plateau schedule watches");
 
         json line = {{"epoch", st_.epoch + 1},
                      {"lr", lr_},
