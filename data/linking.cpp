@@ -295,6 +295,12 @@ LinkDirResult link_mask_dir(Backend& backend, const LinkDirOptions& o) {
             r.data_root = prev->meta.value("source", std::string());
             r.total_seconds = t0.seconds();
             log_info("link: ", o.out_dir, " already holds these linked masks; reusing them");
+            // Their place is their sparse masks' now (sample updates those on reuse).
+            if (const std::size_t moved = update_mask_places(*prev, [&](std::size_t k) {
+                    return find_sidecar_georef(mask_png_path(o.in_dir, prev->ids[k]));
+                }))
+                log_info(o.out_dir, ": ", moved, moved == 1 ? " mask's" : " masks'",
+                         " place on the map updated (their sparse masks' changed)");
             return r;
         }
         if (prev && !o.force) {

@@ -1316,6 +1316,18 @@ TEST(RealDatasets, SparseAndLinkedMasksCarryTheirImagesPlace) {
             EXPECT_EQ(read_whole_file(lk + "/" + id + ext), read_whole_file(sp + "/" + id + ext))
                 << id << ext;
     EXPECT_FALSE(fs::exists(lk + "/" + bare_id + ".pgw"));
+    // Reused, linked masks follow their sparse masks' place (sample updates those on reuse).
+    const std::string link = "link --in " + sp + " --out " + lk + " --radius 5 --device cpu";
+    std::ofstream(fd.root + "/images/" + bare_id + ".pgw") << world;
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp).status, 0);
+    const test::CommandResult relinked = test::run_pfce(link);
+    ASSERT_EQ(relinked.status, 0) << relinked.output;
+    EXPECT_MESSAGE_HAS(relinked.output, lk + ": 1 mask's place on the map updated");
+    EXPECT_EQ(read_whole_file(lk + "/" + bare_id + ".pgw"), world);
+    fs::remove(fd.root + "/images/" + bare_id + ".pgw");
+    ASSERT_EQ(test::run_pfce("sample --data " + fd.root + " --points 5 --out " + sp).status, 0);
+    ASSERT_EQ(test::run_pfce(link).status, 0);
+    EXPECT_FALSE(fs::exists(lk + "/" + bare_id + ".pgw"));
     // Its image's place gone, a mask sampled again has none (its old one would place it).
     fs::remove(fd.root + "/images/" + pgw_id + ".pgw");
     fs::remove(fd.root + "/images/" + pgw_id + ".prj");
