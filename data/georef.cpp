@@ -78,8 +78,9 @@ std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
         auto tenths = [](double v) {  // + 0.0: -0.04 rounds to -0, said as 0
             return format_significant(std::round(v * 10) / 10 + 0.0, 15);
         };
-        os << "origin " << tenths(std::hypot(dx, dy)) << " pixels apart (" << tenths(dx) << ", "
-           << tenths(dy) << ")";
+        const std::string apart = tenths(std::hypot(dx, dy));
+        os << "origin " << apart << (apart == "1" ? " pixel" : " pixels") << " apart ("
+           << tenths(dx) << ", " << tenths(dy) << ")";
         return os.str();
     }
     return "";
@@ -144,8 +145,9 @@ std::string grid_difference(const GeoTransform& a, const GeoTransform& b) {
         auto tenths = [](double v) {
             return format_significant(std::round(v * 10) / 10 + 0.0, 15);
         };
-        os << "origin " << tenths(std::hypot(dc, dr)) << " pixels apart (" << tenths(dc) << ", "
-           << tenths(dr) << ")";
+        const std::string apart = tenths(std::hypot(dc, dr));
+        os << "origin " << apart << (apart == "1" ? " pixel" : " pixels") << " apart ("
+           << tenths(dc) << ", " << tenths(dr) << ")";
         return os.str();
     }
     return "";
@@ -215,7 +217,8 @@ std::optional<MapGrid> north_up(MapGrid g, double rotation_a, double rotation_b,
                    ": expected finite numbers");
     if (!(g.sx > 0 && g.sy > 0 && std::isfinite(g.sx) && std::isfinite(g.sy)))
         PFCE_THROW(InputError, where, " gives the pixel size ", g.sx, " x ", -g.sy,
-                   ": expected a positive width and a negative height (north up)");
+                   ": expected a positive width and a negative height (north up); warp it "
+                   "north-up first (gdalwarp IN OUT.tif)");
     return g;
 }
 

@@ -1341,6 +1341,7 @@ TEST(GeoReference, GridDifferenceSaysWhatDiffers) {
               "pixel 0.05 x 0.05 against 0.1 x 0.1");
     EXPECT_EQ(grid_difference(a, geo_at(25832, 366000.5, 5808000)),
               "origin 10 pixels apart (10, 0)");
+    EXPECT_EQ(grid_difference(a, geo_at(25832, 366000.05, 5808000)), "origin 1 pixel apart (1, 0)");
 }
 
 // A south-up or rotated grid's pixels have the size of its steps (a GIS probe: south-up training
@@ -1375,6 +1376,9 @@ TEST(GeoReference, RotatedAndSouthUpGridsHaveTheirPixelsSize) {
     EXPECT_EQ(grid_difference(rotated, rotated), "");
     EXPECT_EQ(grid_difference(rotated, north), "pixel axes rotated 30 degrees against north-up");
     EXPECT_EQ(grid_difference(north, south), "pixel axes north-up against south-up");
+    // Points are found on north-up pixels only: a south-up image is refused with the way out.
+    EXPECT_MESSAGE_HAS(test::input_error_message([&] { (void)map_grid_of_tags(south, "s.tif"); }),
+                       "warp it north-up first (gdalwarp IN OUT.tif)");
     // One pixel along the rotated rows, two down its columns.
     EXPECT_EQ(
         grid_difference(rotated, affine(c, s, 500000 + c + 2 * s, s, -c, 5800000 + s - 2 * c)),
