@@ -60,6 +60,22 @@ std::string grid_difference(const GeoReference& a, const GeoReference& b) {
     return grid_difference(*ta, *tb);
 }
 
+namespace {
+
+// Two origins (dc, dr) pixels apart: "origin 2.2 pixels apart (1, 2)", "" under half a pixel. To a
+// tenth of a pixel, never in exponents (a tile 100 km off is 2000000 pixels, not 2e+06).
+std::string origins_apart(double dc, double dr) {
+    if (std::fabs(dc) < 0.5 && std::fabs(dr) < 0.5) return "";
+    auto tenths = [](double v) {  // + 0.0: -0.04 rounds to -0, said as 0
+        return format_significant(std::round(v * 10) / 10 + 0.0, 15);
+    };
+    const std::string apart = tenths(std::hypot(dc, dr));
+    return "origin " + apart + (apart == "1" ? " pixel" : " pixels") + " apart (" + tenths(dc) +
+           ", " + tenths(dr) + ")";
+}
+
+}  // namespace
+
 std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
     auto differ = [](double u, double v) {
         return std::fabs(u - v) > 1e-6 * std::max(std::fabs(u), std::fabs(v));
@@ -72,18 +88,7 @@ std::string grid_difference(const MapGrid& ga, const MapGrid& gb) {
     }
     if (ga.sx == 0 || ga.sy == 0) return "";
     const double dx = (gb.x0 - ga.x0) / ga.sx, dy = (ga.y0 - gb.y0) / ga.sy;
-    if (std::fabs(dx) >= 0.5 || std::fabs(dy) >= 0.5) {
-        // To a tenth of a pixel, never in exponents (a tile 100 km off is 2000000 pixels, not
-        // 2e+06).
-        auto tenths = [](double v) {  // + 0.0: -0.04 rounds to -0, said as 0
-            return format_significant(std::round(v * 10) / 10 + 0.0, 15);
-        };
-        const std::string apart = tenths(std::hypot(dx, dy));
-        os << "origin " << apart << (apart == "1" ? " pixel" : " pixels") << " apart ("
-           << tenths(dx) << ", " << tenths(dy) << ")";
-        return os.str();
-    }
-    return "";
+    return origins_apart(dx, dy);
 }
 
 PixelSides pixel_sides(const GeoTransform& t) {
@@ -141,16 +146,7 @@ std::string grid_difference(const GeoTransform& a, const GeoTransform& b) {
     // b's origin in a's pixels: the inverse of a's 2x2 step matrix.
     const double dx = b[0] - a[0], dy = b[3] - a[3];
     const double dc = (a[5] * dx - a[2] * dy) / det, dr = (a[1] * dy - a[4] * dx) / det;
-    if (std::fabs(dc) >= 0.5 || std::fabs(dr) >= 0.5) {
-        auto tenths = [](double v) {
-            return format_significant(std::round(v * 10) / 10 + 0.0, 15);
-        };
-        const std::string apart = tenths(std::hypot(dc, dr));
-        os << "origin " << apart << (apart == "1" ? " pixel" : " pixels") << " apart ("
-           << tenths(dc) << ", " << tenths(dr) << ")";
-        return os.str();
-    }
-    return "";
+    return origins_apart(dc, dr);
 }
 
 std::string describe(const GeoTransform& t) {

@@ -248,16 +248,33 @@ namespace {
 // A GeoTIFF's tie points as the <GCPList> of a PAM .aux.xml, as GDAL reads them: each (I, J, K,
 // X, Y, Z) a GCP at pixel I, line J (half a pixel on in a raster of points, GTRasterTypeGeoKey 2,
 // as GDAL's GeoTIFF driver moves them), its CRS by `epsg` (none where 0).
+// A number in its shortest form that reads back to the same double (GDAL's %.10f would cut a pixel
+// size in degrees to five digits); -0 as 0.
+std::string shortest_number(double v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v + 0.0).ptr);
+}
+
+// A world file's six numbers for geotransform `t` moved to the window whose corner is pixel (x0,
+// y0): A D B E, then C and F, the centre of the window's pixel (0, 0). "" where one is not finite.
+std::string world_file_text(const GeoTransform& t, int x0 = 0, int y0 = 0) {
+    const double c = x0 + 0.5, r = y0 + 0.5;
+    std::string text;
+    for (const double v :
+         {t[1], t[4], t[2], t[5], t[0] + c * t[1] + r * t[2], t[3] + c * t[4] + r * t[5]}) {
+        if (!std::isfinite(v)) return {};
+        text += shortest_number(v) + "\n";
+    }
+    return text;
+}
+
 // `x0`, `y0`: the corner of a window of the image the list is for (sample's tile patches).
 std::string gcp_list_xml(const GeoReference& tags, int epsg, int x0 = 0, int y0 = 0) {
     bool point = false;
     for (std::size_t i = 4; i + 3 < tags.key_directory.size(); i += 4)
         point = point || (tags.key_directory[i] == 1025 && tags.key_directory[i + 1] == 0 &&
                           tags.key_directory[i + 3] == 2);
-    const auto number = [](double v) {
-        char buf[32];
-        return std::string(buf, std::to_chars(buf, buf + sizeof buf, v + 0.0).ptr);  // no -0
-    };
+    const auto number = shortest_number;
     std::string xml = epsg > 0 ? "  <GCPList Projection=\"EPSG:" + std::to_string(epsg) + "\">\n"
                                : std::string("  <GCPList>\n");
     const double shift = point ? 0.5 : 0.0;
@@ -284,16 +301,7 @@ void add_place_of_tags(SidecarGeoref& g, const std::string& image, const GeoRefe
     Transform t{}, aux{};
     if (g.world.empty() && !pam_transform(g.aux, aux)) {
         if (tiff_transform(tags, t)) {
-            // A world file's C and F are the centre of pixel (0, 0). Each number in its
-            // shortest form that reads back to the same double (GDAL's %.10f would cut a pixel
-            // size in degrees to five digits).
-            g.world.clear();
-            for (const double v : {t[1], t[4], t[2], t[5], t[0] + 0.5 * t[1] + 0.5 * t[2],
-                                   t[3] + 0.5 * t[4] + 0.5 * t[5]}) {
-                char buf[32];
-                const auto end = std::to_chars(buf, buf + sizeof buf, v + 0.0).ptr;  // no -0
-                g.world.append(buf, end).push_back('\n');
-            }
+            g.world = world_file_text(t);
             g.tags_of = image;
             g.world_of_tags = true;
         } else if (tags.tiepoints.size() >= 6) {  // and no pixel size: tie points are GCPs
@@ -581,16 +589,8 @@ SidecarGeoref window_place(const std::string& image, const GeoReference& tags, i
         const GeoTransform& t = placed->transform;
         if (const PixelSides s = pixel_sides(t); !(s.x > 0 && s.y > 0))
             return g;  // a degenerate grid places nothing
-        // A world file's C and F are the centre of the window's pixel (0, 0); each number in its
-        // shortest form that reads back to the same double.
-        const double c = x0 + 0.5, r = y0 + 0.5;
-        for (const double v :
-             {t[1], t[4], t[2], t[5], t[0] + c * t[1] + r * t[2], t[3] + c * t[4] + r * t[5]}) {
-            if (!std::isfinite(v)) return SidecarGeoref{};
-            char buf[32];
-            const auto end = std::to_chars(buf, buf + sizeof buf, v + 0.0).ptr;  // no -0
-            g.world.append(buf, end).push_back('\n');
-        }
+        g.world = world_file_text(t, x0, y0);
+        if (g.world.empty()) return g;
         g.world_of_tags = placed->source == kPlacedByTags;
         // The CRS in the .aux.xml, which GDAL reads beside a PNG (it reads no .prj there): by
         // its EPSG code, else as the text GDAL reads for the image (WKT of an .aux.xml or a
